@@ -1,0 +1,7 @@
+"""refmodel: a bit-accurate reference model for integer-only Vision Transformers.
+
+The integer non-linear operators of I-BERT, I-ViT and FQ-ViT, each implemented twice (a Numba
+kernel and a PyTorch integer twin) from one derived configuration; see ``refmodel.ops``.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""I-ViT's integer operators (Li & Gu, 2023): Shiftmax, ShiftGELU, I-LayerNorm."""

@@ -1,0 +1,108 @@
+"""``requant``: dyadic requantisation of an integer tensor to a new scale (decisions D5, D6).
+
+For an input ``z`` with scale ``s_in`` (one float, or one per channel on the last axis) and a
+target scale ``s_out``::
+
+    ratio  = s_in / s_out                       (float64)
+    m, c   = dyadic(ratio)                      (2^30 <= m < 2^31, D6)
+    y      = rne_shift(z * m, c)                (round half to even, exact integer product)
+    out    = saturate(y, out_bits, signed)      (D5, at every width)
+
+Widths: ``|z| <= 2^(in_bits-1)`` and ``m < 2^31``, so ``|z * m| < 2^62`` for ``in_bits <= 32``.
+``c`` must be >= 0, i.e. ``ratio < 2^31``; a larger ratio is refused (every non-zero input
+would saturate). Any ``c`` above 63 yields 0 exactly. See ``docs/ops/requant.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from refmodel.fixedpoint import dyadic
+from refmodel.jit import prange, rows_kernel
+from refmodel.ops import nbint, params, torchint
+from refmodel.ops.kernel import IntSpec, Kernel
+
+
+def derive(scale_in: float | np.ndarray, scale_out: float) -> tuple[list[int], list[int]]:
+    """Per-channel dyadic multipliers ``(m, c)`` of ``scale_in / scale_out`` (one entry for a
+    scalar ``scale_in``). Raises ``ValueError`` when a ratio reaches ``2^31``."""
+    ratios = np.atleast_1d(np.asarray(scale_in, dtype=np.float64)) / float(scale_out)
+    ms, cs = [], []
+    for i, ratio in enumerate(ratios):
+        m, c = dyadic(float(ratio))
+        if c < 0:
+            where = f" (channel {i})" if ratios.size > 1 else ""
+            raise ValueError(
+                f"scale_in: scale_in / scale_out must be below 2^31, got {float(ratio):.6g}{where}"
+            )
+        ms.append(m)
+        cs.append(c)
+    return ms, cs
+
+
+@rows_kernel
+def _requant_rows(z, m, c, lo, hi):
+    rows, cols = z.shape
+    out = np.empty_like(z)
+    for i in prange(rows):
+        for j in range(cols):
+            y = nbint.rne_shift(z[i, j] * m[j], c[j])
+            out[i, j] = nbint.clamp(y, lo, hi)
+    return out
+
+
+class Requant(Kernel):
+    name = "requant"
+    reduces_rows = False
+
+    def _per_channel(self, cols: int) -> tuple[np.ndarray, np.ndarray]:
+        m = np.asarray(self.config["m"], dtype=np.int64).reshape(-1)
+        c = np.asarray(self.config["c"], dtype=np.int64).reshape(-1)
+        if m.size == 1:
+            m, c = np.full(cols, m[0]), np.full(cols, c[0])
+        return m, c
+
+    def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
+        m, c = self._per_channel(rows.shape[1])
+        return _requant_rows(rows, m, c, self.out_spec.lo, self.out_spec.hi)
+
+    def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        m = torchint.as_i64(self.config["m"], rows.device)
+        c = torchint.as_i64(self.config["c"], rows.device)
+        y = torchint.rne_shift(rows * m, c)
+        return y.clamp(self.out_spec.lo, self.out_spec.hi)
+
+
+def make(
+    scale_in: Any,
+    scale_out: Any,
+    out_bits: int,
+    signed: bool = True,
+    in_bits: int = 32,
+) -> Requant:
+    """Build a requantiser from ``scale_in`` (float or per-channel array) to ``scale_out``."""
+    s_in = params.scale_scalar_or_vector("scale_in", scale_in)
+    s_out = params.scalar_scale("scale_out", scale_out)
+    out_bits = params.bits("out_bits", out_bits)
+    signed = params.flag("signed", signed)
+    in_bits = params.bits("in_bits", in_bits)
+    ms, cs = derive(s_in, s_out)
+    per_channel = np.ndim(s_in) == 1
+    config = {
+        "m": ms if per_channel else ms[0],
+        "c": cs if per_channel else cs[0],
+        "in_bits": in_bits,
+        "out_bits": out_bits,
+        "signed": int(signed),
+    }
+    return Requant(
+        params={"scale_in": s_in, "scale_out": s_out, "out_bits": out_bits, "signed": signed, "in_bits": in_bits},
+        config=config,
+        in_spec=IntSpec(in_bits, True),
+        out_spec=IntSpec(out_bits, signed),
+        scale_out=s_out,
+        channels=len(ms) if per_channel else None,
+    )
