@@ -1,0 +1,233 @@
+"""The committed per-op golden vectors: ``golden/<op>/w<bits>-<case>/``.
+
+Every op is exercised at the activation widths of the mixed method's two settings (8 and 6
+bits) where its input width is an activation width, with seeded cases: ``random`` (uniform
+over the input width), ``realistic`` (the distributions and scales a DeiT layer sees),
+``edges`` (all-equal rows at both extremes, alternating extremes, a single spike, zeros)
+and ``one_column``; LayerNorms add ``constant_rows`` (D8).
+
+A case is written only after the Numba kernel and the PyTorch twin agreed on every element,
+so the files lock bits that two independent datapaths confirmed. ``python -m refmodel.golden
+write`` regenerates the set; ``python -m refmodel.golden check`` regenerates it in a
+temporary directory and names the first differing op, case, file and element.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import sys
+import tempfile
+import zlib
+from itertools import chain
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from refmodel import ops, synthetic, vectorset
+
+GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
+
+RULES = {
+    "requant": "out = saturate(rne_shift(z*m, c)); round half to even on the exact product (D5, D6). docs/ops/requant.md",
+    "ibert.softmax": "I-BERT polynomial exp, 16-bit requant of E (D4), exact 2^32//sum (D2), floor shift; docs/ops/ibert.softmax.md",
+    "ibert.gelu": "I-BERT i-GELU, erf polynomial, >>14 floor, output integers negated (D15); docs/ops/ibert.gelu.md",
+    "ibert.layernorm": "exact mean (rne), exact isqrt, 2^31//std, (Y*F)>>1, per-channel bias, sign of gamma (D3, D8, D15); docs/ops/ibert.layernorm.md",
+    "ivit.softmax": "I-ViT Shiftmax, shift-exp, sum clamped at 2^31-1, (2^31-1)//sum (D2); docs/ops/ivit.softmax.md",
+    "ivit.gelu": "I-ViT ShiftGELU, x*sigmoid(1.702x) by shift-exp, sum clamped at 2^31-1 (D14); docs/ops/ivit.gelu.md",
+    "ivit.layernorm": "exact mean (rne), 10 Newton steps from 2^16 (D3), (2^31-1)//std, per-channel bias (D15); docs/ops/ivit.layernorm.md",
+    "fqvit.softmax": "Log-Int-Softmax, R = rne(sum/E), log2 code with 1.5*2^k threshold, code 2^b-1 = zero (D10, D16); docs/ops/fqvit.softmax.md",
+    "fqvit.layernorm": "integer-only FQ-ViT LayerNorm with PTF shifts, 8-bit mantissa M, shift N, bias B (D9); docs/ops/fqvit.layernorm.md",
+}
+
+ACTIVATION_WIDTHS = (8, 6)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One golden case: an op's parameters and the input tensor it runs on."""
+
+    op: str
+    width: int
+    name: str
+    params: dict[str, Any]
+    inputs: np.ndarray
+    seed: int
+
+    @property
+    def directory(self) -> str:
+        return f"{self.op}/w{self.width}-{self.name}"
+
+
+def _seed(*parts: object) -> int:
+    return zlib.crc32("/".join(map(str, parts)).encode())
+
+
+def _edge_rows(lo: int, hi: int, cols: int) -> np.ndarray:
+    mid = (lo + hi) // 2
+    rows = [
+        np.full(cols, hi),
+        np.full(cols, lo),
+        np.where(np.arange(cols) % 2 == 0, lo, hi),
+        np.where(np.arange(cols) == cols // 3, hi, lo),
+        np.full(cols, mid),
+        np.clip(np.arange(cols) - cols // 2, lo, hi),
+    ]
+    return np.stack(rows).astype(np.int64)
+
+
+def _one_column(lo: int, hi: int) -> np.ndarray:
+    return np.array([[lo], [lo + 1], [0 if lo <= 0 <= hi else lo], [hi - 1], [hi]], dtype=np.int64)
+
+
+def _op_cases(op: str, widths: tuple[int, ...], channels: int, realistic_shape: tuple[int, ...]) -> Iterator[Case]:
+    """The standard cases of ``op`` at each width: realistic, random, edges, one column and,
+    for LayerNorms, constant rows."""
+    for width in widths:
+        rng = np.random.default_rng(_seed(op, width))
+        params = synthetic.params(op, rng, channels, width)
+        kernel = ops.make(op, **params)
+        lo, hi = kernel.in_spec.lo, kernel.in_spec.hi
+        if op == "ibert.gelu":  # 32-bit accumulators: a uniform draw over 2^32 saturates GELU
+            lo_r, hi_r = -(2**20), 2**20
+        else:
+            lo_r, hi_r = lo, hi
+        inputs = {
+            "realistic": synthetic.inputs(op, params, realistic_shape, rng),
+            "random": rng.integers(lo_r, hi_r, size=(6, channels), endpoint=True),
+            "edges": _edge_rows(lo, hi, channels),
+        }
+        if op.endswith("layernorm"):
+            mid = (lo + hi) // 2
+            inputs["constant_rows"] = np.stack([np.full(channels, v) for v in (lo, mid - 7, mid, hi)]).astype(np.int64)
+        for name, q in inputs.items():
+            yield Case(op, width, name, params, q, _seed(op, width, name))
+        one_params = _first_channel(params) if kernel.channels is not None else params
+        yield Case(op, width, "one_column", one_params, _one_column(lo, hi), _seed(op, width, "one_column"))
+
+
+def _first_channel(params: dict[str, Any]) -> dict[str, Any]:
+    """Per-channel parameters cut to the first channel, for the one-column case."""
+    return {k: (np.asarray(v)[:1] if np.ndim(v) == 1 else v) for k, v in params.items()}
+
+
+def _requant_ties() -> Iterator[Case]:
+    """A scale ratio of 1/2 puts every odd input exactly on a half: ties go to even."""
+    q = np.arange(-40, 40, dtype=np.int64).reshape(1, -1)
+    for width in ACTIVATION_WIDTHS:
+        params = {"scale_in": 0.5, "scale_out": 1.0, "out_bits": width}
+        yield Case("requant", width, "ties", params, q, _seed("requant", width, "ties"))
+
+
+SOFTMAX_SHAPE = (2, 3, 197)
+
+CASE_SOURCES: dict[str, Callable[[], Iterator[Case]]] = {
+    "requant": lambda: chain(_op_cases("requant", ACTIVATION_WIDTHS, 64, (8, 64)), _requant_ties()),
+    "ibert.softmax": lambda: _op_cases("ibert.softmax", ACTIVATION_WIDTHS, 32, SOFTMAX_SHAPE),
+    "ivit.softmax": lambda: _op_cases("ivit.softmax", ACTIVATION_WIDTHS, 32, SOFTMAX_SHAPE),
+    "fqvit.softmax": lambda: _op_cases("fqvit.softmax", ACTIVATION_WIDTHS, 32, SOFTMAX_SHAPE),
+    "ibert.gelu": lambda: _op_cases("ibert.gelu", (32,), 96, (8, 96)),
+    "ivit.gelu": lambda: _op_cases("ivit.gelu", ACTIVATION_WIDTHS, 96, (8, 96)),
+    "ibert.layernorm": lambda: _op_cases("ibert.layernorm", (16,), 192, (8, 192)),
+    "ivit.layernorm": lambda: _op_cases("ivit.layernorm", (16,), 192, (8, 192)),
+    "fqvit.layernorm": lambda: _op_cases("fqvit.layernorm", ACTIVATION_WIDTHS, 192, (8, 192)),
+}
+
+
+def cases() -> list[Case]:
+    """Every golden case, in a fixed order."""
+    return [case for op in sorted(CASE_SOURCES) for case in CASE_SOURCES[op]()]
+
+
+def confirmed_output(case: Case) -> tuple[ops.Kernel, np.ndarray]:
+    """Run both datapaths; return the output only if they agree on every element."""
+    kernel = ops.make(case.op, **case.params)
+    sim = kernel.sim(case.inputs)
+    twin = kernel.fakequant(torch.from_numpy(case.inputs)).numpy()
+    if not np.array_equal(sim, twin):
+        index = int(np.flatnonzero(sim.reshape(-1) != twin.reshape(-1))[0])
+        raise AssertionError(
+            f"{case.directory}: Numba and PyTorch disagree at element {index}: "
+            f"input {case.inputs.reshape(-1)[index]}, sim {sim.reshape(-1)[index]}, twin {twin.reshape(-1)[index]}"
+        )
+    return kernel, sim
+
+
+def write_all(root: Path = GOLDEN_DIR, progress: Callable[[str], None] | None = None) -> list[Case]:
+    """Regenerate every case under ``root``."""
+    written = []
+    for case in cases():
+        kernel, output = confirmed_output(case)
+        vs = vectorset.VectorSet(case.directory.replace("/", "_"), kernel, case.inputs, output, seed=case.seed, notes={"case": case.name, "width": case.width})
+        vectorset.write(root / case.directory, vs, method_rules=RULES[case.op])
+        written.append(case)
+        if progress:
+            progress(f"wrote {case.directory} ({case.inputs.size} elements)")
+    return written
+
+
+def compare_trees(expected: Path, actual: Path) -> list[str]:
+    """Differences between a committed golden tree and a regenerated one, each naming the
+    op, case, file and (for hex files) the first differing element."""
+    problems = []
+    exp_sets = {p.parent.relative_to(expected) for p in expected.rglob("meta.json")}
+    act_sets = {p.parent.relative_to(actual) for p in actual.rglob("meta.json")}
+    for missing in sorted(act_sets - exp_sets):
+        problems.append(f"{missing}: regenerated but not committed")
+    for extra in sorted(exp_sets - act_sets):
+        problems.append(f"{extra}: committed but no longer generated")
+    for rel in sorted(exp_sets & act_sets):
+        exp_dir, act_dir = expected / rel, actual / rel
+        names = sorted({p.name for p in exp_dir.iterdir()} | {p.name for p in act_dir.iterdir()})
+        for name in names:
+            e, a = exp_dir / name, act_dir / name
+            if not e.exists() or not a.exists():
+                problems.append(f"{rel}/{name}: {'missing from the committed set' if not e.exists() else 'no longer generated'}")
+            elif not filecmp.cmp(e, a, shallow=False):
+                problems.append(f"{rel}/{name}: differs" + _first_hex_difference(e, a))
+    return problems
+
+
+def _first_hex_difference(expected: Path, actual: Path) -> str:
+    if expected.suffix != ".hex":
+        return ""
+    exp_lines, act_lines = expected.read_text().splitlines(), actual.read_text().splitlines()
+    for index, (e, a) in enumerate(zip(exp_lines, act_lines)):
+        if e != a:
+            return f" at element {index}: committed {e}, now {a}"
+    return f" in length: committed {len(exp_lines)} elements, now {len(act_lines)}"
+
+
+def check(root: Path = GOLDEN_DIR) -> list[str]:
+    """Regenerate into a temporary directory and compare with ``root``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        write_all(Path(tmp))
+        return compare_trees(root, Path(tmp))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m refmodel.golden",
+        description="Write or check refmodel's committed per-op golden vectors (golden/<op>/w<bits>-<case>/).",
+    )
+    parser.add_argument("action", choices=["write", "check"], help="write: regenerate the set; check: compare a fresh regeneration with it")
+    parser.add_argument("--dir", type=Path, default=GOLDEN_DIR, help=f"golden directory (default {GOLDEN_DIR})")
+    args = parser.parse_args(argv)
+    if args.action == "write":
+        written = write_all(args.dir, progress=print)
+        print(f"golden cases written: {len(written)}")
+        return 0
+    problems = check(args.dir)
+    for line in problems:
+        print(line)
+    total = len(cases())
+    failing = {"/".join(line.split("/")[:2]) for line in problems}
+    print(f"golden cases ok: {total - len(failing)}/{total}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

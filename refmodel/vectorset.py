@@ -1,0 +1,245 @@
+"""One vector set on disk: the inputs an op sees, the outputs it must produce, and the
+register values that produce them (the format of ``DESIGN.md``, "Vectors").
+
+A set is a directory holding
+
+- ``input.hex`` / ``output.hex``: one element per line (see :mod:`refmodel.hexio`), row-major
+  in the order of ``meta.json``'s ``layout.shape``;
+- ``cfg_<key>.hex``: one file per list-valued config constant (per-channel constants);
+- ``vectors.npz``: the same integers as int64 arrays named ``input``, ``output``, ``cfg_<key>``;
+- ``<name>.svh``: SystemVerilog ``define``s (counts, widths, file names, scalar constants);
+- ``meta.json``: op, parameters, config, widths, rules, seed, version and the sha256 of every
+  other file.
+
+Files are byte-deterministic (sorted JSON keys, a fixed zip timestamp in the npz) and the
+directory is written beside its destination and renamed into place, so a set on disk is
+complete or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from refmodel import __version__
+from refmodel.fixedpoint import signed_width
+from refmodel.hexio import from_hex_text, to_hex_text
+from refmodel.ops.kernel import IntSpec, Kernel
+
+FORMAT = "refmodel-vectors/1"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class VectorSet:
+    """An op's configured kernel with one input tensor and its expected output."""
+
+    name: str
+    kernel: Kernel
+    inputs: np.ndarray
+    outputs: np.ndarray
+    seed: int | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def identifier(name: str) -> str:
+    """``name`` made a valid (upper-case) Verilog identifier fragment."""
+    return re.sub(r"[^0-9A-Za-z_]", "_", name).upper()
+
+
+def jsonable(value: Any) -> Any:
+    """Parameters and config as plain JSON: arrays to lists, numpy scalars to Python."""
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` archive with a fixed timestamp, so equal arrays give equal bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for key in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arrays[key], dtype=np.int64), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, member.getvalue())
+    return buffer.getvalue()
+
+
+def _config_tensors(config: dict[str, Any]) -> dict[str, tuple[np.ndarray, IntSpec]]:
+    tensors = {}
+    for key, value in config.items():
+        if isinstance(value, (list, tuple)):
+            arr = np.asarray(value, dtype=np.int64).reshape(-1)
+            lo, hi = int(arr.min()), int(arr.max())
+            tensors[key] = (arr, IntSpec(max(2, signed_width(lo, hi)), True))
+    return tensors
+
+
+def _verilog_int(value: int) -> str:
+    if -(2**31) <= value < 2**31:
+        return str(value)
+    return f"-64'sd{-value}" if value < 0 else f"64'sd{value}"
+
+
+def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]]) -> str:
+    k = vs.kernel
+    rows, cols = vs.inputs.reshape(-1, vs.inputs.shape[-1]).shape
+    guard = f"RM_{identifier(vs.name)}_SVH"
+    lines = [
+        f"// refmodel {__version__}: vectors for {k.name}, set {vs.name}. Generated; do not edit.",
+        f"`ifndef {guard}",
+        f"`define {guard}",
+        f'`define RM_OP "{k.name}"',
+        f"`define RM_ROWS {rows}",
+        f"`define RM_COLS {cols}",
+        f"`define RM_N_VECTORS {vs.inputs.size}",
+        f"`define RM_IN_BITS {k.in_spec.bits}",
+        f"`define RM_IN_SIGNED {int(k.in_spec.signed)}",
+        f"`define RM_OUT_BITS {k.out_spec.bits}",
+        f"`define RM_OUT_SIGNED {int(k.out_spec.signed)}",
+        '`define RM_INPUT_FILE "input.hex"',
+        '`define RM_OUTPUT_FILE "output.hex"',
+    ]
+    for key, value in sorted(k.config.items()):
+        if key in cfg_files:
+            info = cfg_files[key]
+            lines.append(f'`define RM_CFG_{identifier(key)}_FILE "{info["file"]}"')
+            lines.append(f"`define RM_CFG_{identifier(key)}_BITS {info['bits']}")
+            lines.append(f"`define RM_CFG_{identifier(key)}_COUNT {info['count']}")
+        else:
+            lines.append(f"`define RM_CFG_{identifier(key)} {_verilog_int(int(value))}")
+    lines.append("`endif")
+    return "\n".join(lines) + "\n"
+
+
+def _spec_dict(spec: IntSpec, file: str, count: int) -> dict[str, Any]:
+    return {"file": file, "bits": spec.bits, "signed": spec.signed, "count": count}
+
+
+def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: str | None = None) -> Path:
+    """Write ``vs`` as a complete set at ``directory`` (replacing an older set there)."""
+    directory = Path(directory)
+    k = vs.kernel
+    if vs.inputs.shape != vs.outputs.shape:
+        raise ValueError(f"outputs: shape {vs.outputs.shape} differs from inputs {vs.inputs.shape}")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        files: dict[str, bytes] = {
+            "input.hex": to_hex_text(vs.inputs.reshape(-1), k.in_spec.bits, k.in_spec.signed).encode(),
+            "output.hex": to_hex_text(vs.outputs.reshape(-1), k.out_spec.bits, k.out_spec.signed).encode(),
+        }
+        arrays = {"input": vs.inputs, "output": vs.outputs}
+        cfg_files: dict[str, dict[str, Any]] = {}
+        for key, (arr, spec) in _config_tensors(k.config).items():
+            fname = f"cfg_{key}.hex"
+            files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
+            arrays[f"cfg_{key}"] = arr
+            cfg_files[key] = _spec_dict(spec, fname, arr.size)
+        files["vectors.npz"] = npz_bytes(arrays)
+        svh_name = f"{identifier(vs.name).lower()}.svh"
+        files[svh_name] = _svh_text(vs, cfg_files).encode()
+        for fname, data in files.items():
+            (staging / fname).write_bytes(data)
+        meta = {
+            "format": FORMAT,
+            "name": vs.name,
+            "op": k.name,
+            "method": k.name.split(".")[0],
+            "refmodel_version": __version__,
+            "layout": {"shape": list(vs.inputs.shape), "order": "row-major", "reduction_axis": -1},
+            "tensors": {
+                "input": _spec_dict(k.in_spec, "input.hex", vs.inputs.size),
+                "output": _spec_dict(k.out_spec, "output.hex", vs.outputs.size),
+            },
+            "config": jsonable(k.config),
+            "config_files": cfg_files,
+            "params": jsonable(k.params),
+            "scale_out": jsonable(k.scale_out),
+            "rules": method_rules,
+            "svh": svh_name,
+            "seed": vs.seed,
+            "notes": jsonable(vs.notes),
+            "sha256": {fname: hashlib.sha256(data).hexdigest() for fname, data in sorted(files.items())},
+        }
+        if git_revision is not None:
+            meta["git_revision"] = git_revision
+        (staging / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        os.chmod(staging, 0o755)
+        _replace_dir(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def _replace_dir(staging: Path, directory: Path) -> None:
+    if directory.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+        os.rmdir(retired)
+        os.replace(directory, retired)
+        os.replace(staging, directory)
+        shutil.rmtree(retired)
+    else:
+        os.replace(staging, directory)
+
+
+def read(directory: Path) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """``(meta, inputs, outputs)`` of the set at ``directory``, from its hex files.
+
+    Raises ``ValueError`` naming the file for a missing, malformed or tampered file.
+    """
+    directory = Path(directory)
+    meta_path = directory / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{meta_path}: missing") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{meta_path}: not valid JSON ({exc})") from None
+    for fname, digest in meta.get("sha256", {}).items():
+        path = directory / fname
+        if not path.exists():
+            raise ValueError(f"{path}: missing")
+        if sha256_file(path) != digest:
+            raise ValueError(f"{path}: sha256 differs from meta.json (file edited or truncated)")
+    shape = tuple(meta["layout"]["shape"])
+    tensors = []
+    for role in ("input", "output"):
+        spec = meta["tensors"][role]
+        path = directory / spec["file"]
+        try:
+            values = from_hex_text(path.read_text(), spec["bits"], spec["signed"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if len(values) != int(np.prod(shape)):
+            raise ValueError(f"{path}: {len(values)} elements, expected {int(np.prod(shape))}")
+        tensors.append(np.asarray(values, dtype=np.int64).reshape(shape))
+    return meta, tensors[0], tensors[1]

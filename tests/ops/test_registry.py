@@ -1,0 +1,90 @@
+"""The kernel contract: names, make, config, and the shared input checks, for every op."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from refmodel import ops, synthetic
+
+NINE = [
+    "fqvit.layernorm",
+    "fqvit.softmax",
+    "ibert.gelu",
+    "ibert.layernorm",
+    "ibert.softmax",
+    "ivit.gelu",
+    "ivit.layernorm",
+    "ivit.softmax",
+    "requant",
+]
+
+
+def test_names_lists_the_nine_ops():
+    assert ops.names() == NINE
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match="^name: unknown op 'ivit.relu'; known ops: fqvit.layernorm"):
+        ops.make("ivit.relu", scale_in=1.0)
+
+
+def _kernel(name: str, channels: int = 16) -> ops.Kernel:
+    return ops.make(name, **synthetic.params(name, np.random.default_rng(0), channels, 8))
+
+
+def _plain(value) -> bool:
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return type(value) in (int, bool)
+
+
+@pytest.mark.parametrize("name", NINE)
+def test_config_holds_plain_integers_with_identifier_keys(name):
+    k = _kernel(name)
+    assert k.config and all(key.isidentifier() for key in k.config)
+    assert all(_plain(v) for v in k.config.values()), k.config
+
+
+@pytest.mark.parametrize("name", NINE)
+def test_unknown_parameter_is_named(name):
+    params = synthetic.params(name, np.random.default_rng(0), 16, 8)
+    with pytest.raises(ValueError, match="^wobble:"):
+        ops.make(name, **params, wobble=1)
+
+
+@pytest.mark.parametrize("name", NINE)
+def test_input_outside_the_declared_width_is_refused(name):
+    k = _kernel(name)
+    too_big = np.full((2, 16), k.in_spec.hi + 1, dtype=np.int64)
+    with pytest.raises(ValueError, match="^q:"):
+        k.sim(too_big)
+    with pytest.raises(ValueError, match="^q:"):
+        k.fakequant(torch.from_numpy(too_big))
+
+
+@pytest.mark.parametrize("name", NINE)
+def test_float_input_is_refused(name):
+    k = _kernel(name)
+    with pytest.raises(ValueError, match="^q:"):
+        k.sim(np.zeros((2, 16)))
+    with pytest.raises(ValueError, match="^t:"):
+        k.fakequant(torch.zeros((2, 16)))
+
+
+@pytest.mark.parametrize("name", NINE)
+def test_shape_is_kept_and_empty_batches_work(name):
+    k = _kernel(name)
+    q = synthetic.inputs(name, k.params, (2, 3, 16), np.random.default_rng(1))
+    assert k.sim(q).shape == (2, 3, 16)
+    assert k.fakequant(torch.from_numpy(q)).shape == (2, 3, 16)
+    empty = np.zeros((0, 16), dtype=np.int64)
+    assert k.sim(empty).shape == (0, 16)
+
+
+@pytest.mark.parametrize("name", NINE)
+def test_empty_last_axis_is_refused(name):
+    k = _kernel(name)
+    with pytest.raises(ValueError, match="^q:"):
+        k.sim(np.zeros((2, 0), dtype=np.int64))

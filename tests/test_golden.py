@@ -1,0 +1,45 @@
+"""The committed golden vectors are exactly what the code produces today."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from refmodel import golden, vectorset
+
+
+def test_golden_set_is_byte_identical_to_a_fresh_regeneration(tmp_path):
+    golden.write_all(tmp_path)
+    problems = golden.compare_trees(golden.GOLDEN_DIR, tmp_path)
+    assert problems == [], "\n".join(problems[:20])
+
+
+def test_every_op_has_cases_at_both_activation_widths_where_one_applies():
+    by_op: dict[str, set[int]] = {}
+    for case in golden.cases():
+        by_op.setdefault(case.op, set()).add(case.width)
+    for op in ("ibert.softmax", "ivit.softmax", "fqvit.softmax", "ivit.gelu", "fqvit.layernorm", "requant"):
+        assert by_op[op] == {6, 8}, op
+    assert set(by_op) == set(golden.RULES)
+
+
+def test_committed_sets_read_back_and_match_their_npz():
+    sets = sorted(p.parent for p in golden.GOLDEN_DIR.rglob("meta.json"))
+    assert len(sets) == len(golden.cases())
+    for directory in sets:
+        meta, q, out = vectorset.read(directory)
+        npz = np.load(directory / "vectors.npz")
+        np.testing.assert_array_equal(npz["input"], q)
+        np.testing.assert_array_equal(npz["output"], out)
+
+
+def test_a_flipped_output_bit_is_named_with_op_case_and_element(tmp_path):
+    golden.write_all(tmp_path / "a")
+    case = golden.cases()[0]
+    victim: Path = tmp_path / "a" / case.directory / "output.hex"
+    lines = victim.read_text().splitlines()
+    lines[3] = format(int(lines[3], 16) ^ 1, f"0{len(lines[3])}x")
+    victim.write_text("\n".join(lines) + "\n")
+    problems = golden.compare_trees(tmp_path / "a", golden.GOLDEN_DIR)
+    assert any(p.startswith(f"{case.directory}/output.hex: differs at element 3") for p in problems), problems
