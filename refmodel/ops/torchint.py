@@ -16,17 +16,22 @@ def as_i64(values, device: torch.device | None = None) -> torch.Tensor:
 
 
 def rne_shift(x: torch.Tensor, c: torch.Tensor | int) -> torch.Tensor:
-    """Round half to even of ``x / 2^c`` element-wise, ``c >= 0`` (scalar or broadcastable
-    int64 tensor). Shifts of 64 or more give 0, as ``|x| / 2^c <= 1/2`` there."""
+    """Round half to even of ``x / 2^c`` element-wise, for ``|x| < 2^62`` and ``c >= 0``
+    (scalar or broadcastable int64 tensor). Shifts of 64 or more give 0.
+
+    For ``c >= 1``: ``(x + 2^(c-1) - 1 + ((x >> c) & 1)) >> c``: the remainder crosses the
+    next multiple of ``2^c`` exactly when it exceeds the half, or equals it with an odd
+    quotient.
+    """
     c_t = torch.as_tensor(c, dtype=I64, device=x.device)
-    big = c_t >= 64
-    cs = torch.where(big, torch.zeros_like(c_t), c_t)
-    q = torch.bitwise_right_shift(x, cs)
-    r = x - torch.bitwise_left_shift(q, cs)
-    half = torch.where(cs > 0, torch.bitwise_left_shift(torch.ones_like(cs), (cs - 1).clamp(min=0)), torch.zeros_like(cs))
-    up = (cs > 0) & ((r > half) | ((r == half) & ((q & 1) == 1)))
-    out = q + up.to(I64)
-    return torch.where(big, torch.zeros_like(out), out)
+    cs = c_t.clamp(1, 63)
+    bias = torch.bitwise_left_shift(torch.ones_like(cs), cs - 1) - 1
+    out = torch.bitwise_right_shift(x + bias + (torch.bitwise_right_shift(x, cs) & 1), cs)
+    if bool((c_t == 0).any()):
+        out = torch.where(c_t == 0, x, out)
+    if bool((c_t >= 64).any()):
+        out = torch.where(c_t >= 64, torch.zeros_like(out), out)
+    return out
 
 
 def rne_div(num: torch.Tensor, den: torch.Tensor | int) -> torch.Tensor:
