@@ -1,0 +1,118 @@
+"""``ivit.gelu``: I-ViT's ShiftGELU, ``GELU(x) ~ x * sigmoid(1.702 x)``
+(``spec/upstream-kernels.md`` 4.2; decisions D0, D2, D14).
+
+For a signed input row ``X`` (one token, scale ``s``, last axis = channels)::
+
+    x0   = floor(-1 / (s * 1.702))                (float64, D0)
+    M    = max(X)                                 (per row)
+    E    = shiftexp(X - M, x0, n)                 (|x0| <= E <= |x0| * 2^n < 2^31)
+    Em   = shiftexp(-M, x0, n)                    (-M may be > 0: held as min(Em, 2^31))
+    Ssum = min(E + Em, 2^31 - 1)                  (I-ViT's own clamp, per element)
+    F    = (2^31 - 1) // Ssum                     (exact integer division, D2)
+    SIG  = (E * F) >> (32 - sig_bits)             (in [0, 2^(sig_bits-1) - 1])
+    OUT  = X * SIG
+
+``OUT`` has scale ``s * 2^-(sig_bits-1)`` and fits signed ``in_bits + sig_bits - 1`` bits
+(``SIG``'s top bit is always 0). Scales with ``|x0| * 2^n >= 2^31`` are refused. See
+``docs/ops/ivit.gelu.md`` (including where the method is not monotone).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import torch
+
+from refmodel.jit import prange, rows_kernel
+from refmodel.ops import params
+from refmodel.ops.ivit import shiftexp
+from refmodel.ops.kernel import IntSpec, Kernel
+
+#: The method's 31-bit limit: clamp value of each ``E + Em`` and numerator of the factor.
+SUM_MAX = (1 << 31) - 1
+#: sigmoid(1.702 x) approximates GELU(x) (I-ViT's constant).
+SIGMOID_GAIN = 1.702
+
+
+def derive(scale_in: float, sig_bits: int, n: int, in_bits: int) -> dict[str, int]:
+    """The register values of ShiftGELU: ``x0``, ``n``, the sigmoid shift and the 31-bit limit."""
+    return {
+        "x0": shiftexp.exp_unit("scale_in", scale_in, n, SIGMOID_GAIN),
+        "n": n,
+        "shift": 32 - sig_bits,
+        "sum_max": SUM_MAX,
+        "in_bits": in_bits,
+        "sig_bits": sig_bits,
+    }
+
+
+@rows_kernel
+def _gelu_rows(x, x0, n, shift, sum_max, table_len, covers):
+    """ShiftGELU on each row (token). ``E`` comes from a per-call table over ``t = M - X``
+    exactly as in ``ivit.softmax``; ``Em`` (one per row) from the capped helper."""
+    rows, cols = x.shape
+    table = np.empty(table_len, dtype=np.int64)
+    for t in range(table_len):
+        table[t] = shiftexp.shift_exp(-t, x0, n)
+    last = table_len - 1
+    out = np.empty_like(x)
+    for i in prange(rows):
+        m = x[i, 0]
+        for j in range(1, cols):
+            if x[i, j] > m:
+                m = x[i, j]
+        em = shiftexp.shift_exp(-m, x0, n)
+        for j in range(cols):
+            t = m - x[i, j]
+            if covers or t <= last:
+                e = table[min(t, last)]
+            else:
+                e = shiftexp.shift_exp(-t, x0, n)
+            total = e + em
+            if total > sum_max:
+                total = sum_max
+            sig = (e * shiftexp.floor_div_pos(sum_max, total)) >> shift
+            out[i, j] = x[i, j] * sig
+    return out
+
+
+class IViTGelu(Kernel):
+    name = "ivit.gelu"
+
+    @cached_property
+    def _plan(self) -> tuple[int, bool]:
+        cfg = self.config
+        return shiftexp.table_plan(cfg["x0"], cfg["n"], cfg["in_bits"])
+
+    def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        table_len, covers = self._plan
+        return _gelu_rows(rows, cfg["x0"], cfg["n"], cfg["shift"], cfg["sum_max"], table_len, covers)
+
+    def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        m = rows.max(dim=1, keepdim=True).values
+        e = shiftexp.shift_exp_torch(rows - m, cfg["x0"], cfg["n"])
+        em = shiftexp.shift_exp_torch(-m, cfg["x0"], cfg["n"])
+        total = torch.clamp(e + em, max=cfg["sum_max"])
+        f = torch.div(torch.full_like(total, cfg["sum_max"]), total, rounding_mode="floor")
+        sig = torch.bitwise_right_shift(e * f, cfg["shift"])
+        return rows * sig
+
+
+def make(scale_in: Any, sig_bits: int = 8, n: int = 23, in_bits: int = 8) -> IViTGelu:
+    """Build ShiftGELU for an input scale ``scale_in`` (``docs/ops/ivit.gelu.md``)."""
+    s_in = params.scalar_scale("scale_in", scale_in)
+    sig_bits = params.bits("sig_bits", sig_bits)
+    n = params.integer("n", n, 1, 30)
+    in_bits = params.bits("in_bits", in_bits)
+    config = derive(s_in, sig_bits, n, in_bits)
+    return IViTGelu(
+        params={"scale_in": s_in, "sig_bits": sig_bits, "n": n, "in_bits": in_bits},
+        config=config,
+        in_spec=IntSpec(in_bits, True),
+        out_spec=IntSpec(in_bits + sig_bits - 1, True),
+        scale_out=s_in * 2.0 ** -(sig_bits - 1),
+    )
