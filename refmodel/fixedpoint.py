@@ -89,7 +89,7 @@ def rne_div(num: int, den: int) -> int:
 def floor_div(c: float, s: float) -> int:
     """``floor(c / s)`` with the quotient taken in float64 (decision D0).
 
-    ``s`` is the scale as given (typically a float32 value, widened exactly to float64).
+    ``s`` is the scale as given (typically a single-precision value, widened exactly to float64).
     """
     return math.floor(float(c) / float(s))
 

@@ -10,6 +10,9 @@ coverage and debuggers).
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import numba
@@ -17,6 +20,24 @@ import numba
 F = TypeVar("F", bound=Callable)
 
 prange = numba.prange
+
+
+def _kernel_source_digest() -> str:
+    """A digest of every kernel source file and of this module."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted((root / "ops").rglob("*.py")) + [Path(__file__).resolve()]:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# Numba keys its on-disk cache by the decorated function's own file, not by the helpers it
+# inlines from other modules, so an edited helper could be served stale from the cache. The
+# cache therefore lives in a directory named by a digest of all kernel sources (unless the
+# user chose one with NUMBA_CACHE_DIR).
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    numba.config.CACHE_DIR = str(Path.home() / ".cache" / "refmodel" / "numba" / _kernel_source_digest())
 
 _COMMON = {"cache": True, "fastmath": False, "nogil": True, "error_model": "numpy"}
 

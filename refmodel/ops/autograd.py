@@ -33,9 +33,11 @@ from refmodel.ops.kernel import Kernel
 Reference = Callable[[torch.Tensor], torch.Tensor]
 
 
-def dequantize(kernel: Kernel, out_int: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def dequantize(kernel: Kernel, out_int: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Real value of an op's integer output: ``out * scale_out`` (per channel on the last
-    axis), or ``2^-code`` with the all-ones code meaning 0 for log2-coded outputs (D10, D16)."""
+    axis), or ``2^-code`` with the all-ones code meaning 0 for log2-coded outputs (D10, D16).
+    Computed in float64, returned in ``dtype`` (default: torch's default float dtype)."""
+    dtype = dtype or torch.get_default_dtype()
     if kernel.scale_out is None:
         zero_code = (1 << kernel.out_spec.bits) - 1
         real = torch.pow(2.0, -out_int.to(torch.float64))
@@ -62,31 +64,21 @@ def float_reference(kernel: Kernel) -> Reference:
     return lambda x: x
 
 
-class _IntegerOp(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x_real, q, kernel, reference):  # type: ignore[override]
-        out_int = kernel.fakequant(q)
-        ctx.save_for_backward(x_real)
-        ctx.reference = reference
-        ctx.mark_non_differentiable(out_int)
-        return dequantize(kernel, out_int, x_real.dtype), out_int
-
-    @staticmethod
-    def backward(ctx, grad_real, _grad_int):  # type: ignore[override]
-        (x_real,) = ctx.saved_tensors
-        with torch.enable_grad():
-            x = x_real.detach().requires_grad_(True)
-            (grad_x,) = torch.autograd.grad(ctx.reference(x), x, grad_real)
-        return grad_x, None, None, None
-
-
 def straight_through(
     kernel: Kernel, q: torch.Tensor, x_real: torch.Tensor, reference: Reference | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``kernel`` on the integers ``q`` (the quantised form of ``x_real``).
 
     Returns ``(y_real, y_int)``: ``y_int`` the exact integer output, ``y_real`` its real value
-    in ``x_real``'s dtype, differentiable with respect to ``x_real`` through ``reference``
-    (default :func:`float_reference`).
+    in ``x_real``'s dtype, differentiable through ``reference`` (default
+    :func:`float_reference`) with respect to ``x_real`` and to any parameter ``reference``
+    uses (a LayerNorm's gamma and beta, say). The forward value is exactly the dequantised
+    integer output: ``y_real = exact + (r - r.detach())`` adds an exact zero whose gradient
+    is that of ``r = reference(x_real)``.
     """
-    return _IntegerOp.apply(x_real, q, kernel, reference or float_reference(kernel))
+    y_int = kernel.fakequant(q)
+    exact = dequantize(kernel, y_int, x_real.dtype)
+    if not torch.is_grad_enabled():
+        return exact, y_int
+    approx = (reference or float_reference(kernel))(x_real)
+    return exact + (approx - approx.detach()), y_int

@@ -95,7 +95,8 @@ class Kernel(ABC):
             raise ValueError(f"t: expected an integer tensor, got dtype {t.dtype}")
         self._check_shape(tuple(t.shape))
         if t.numel():
-            self._check_range(int(t.min()), int(t.max()))
+            lo, hi = torch.aminmax(t)
+            self._check_range(int(lo), int(hi))
         rows = t.detach().to(torch.int64).reshape(-1, t.shape[-1])
         if rows.shape[0] == 0:
             return torch.zeros(t.shape, dtype=torch.int64, device=t.device)
