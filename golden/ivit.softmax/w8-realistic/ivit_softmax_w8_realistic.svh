@@ -1,0 +1,20 @@
+// refmodel 0.1.0: vectors for ivit.softmax, set ivit.softmax_w8-realistic. Generated; do not edit.
+`ifndef RM_IVIT_SOFTMAX_W8_REALISTIC_SVH
+`define RM_IVIT_SOFTMAX_W8_REALISTIC_SVH
+`define RM_OP "ivit.softmax"
+`define RM_ROWS 6
+`define RM_COLS 197
+`define RM_N_VECTORS 1182
+`define RM_IN_BITS 8
+`define RM_IN_SIGNED 1
+`define RM_OUT_BITS 16
+`define RM_OUT_SIGNED 0
+`define RM_INPUT_FILE "input.hex"
+`define RM_OUTPUT_FILE "output.hex"
+`define RM_CFG_IN_BITS 8
+`define RM_CFG_N 15
+`define RM_CFG_OUT_BITS 16
+`define RM_CFG_SHIFT 16
+`define RM_CFG_SUM_MAX 2147483647
+`define RM_CFG_X0 -13
+`endif
