@@ -1,0 +1,268 @@
+"""The mixed-method pipeline behind ``python -m refmodel.sim``: calibrate, measure per-slot
+SQNR, choose the plan, run the mixed model, and prove every slot bit-exact.
+
+1. The float model and one uniformly quantized copy per method (I-BERT, FQ-ViT, I-ViT; all
+   with I-ViT's linear quantization) are calibrated on the same images, then frozen.
+2. The same images run through the float model and every copy; each slot's input and output
+   are compared with the float model's (:mod:`refmodel.plan`), and the copies' logits with
+   the float logits.
+3. The plan takes, per slot, the method of largest dSQNR (or comes from a plan file).
+4. The mixed model is calibrated and run; at every slot the integers its PyTorch twin saw
+   are also run through the slot's Numba kernel, and the two outputs must be equal.
+
+Calibration and the sensitivity passes need no gradients and run each slot's Numba kernel
+(the same integers as the twin, several times faster); the mixed model's final run goes
+through the PyTorch twins, which the Numba check then compares slot by slot.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from refmodel import ops
+from refmodel.plan import SlotScores, SQNRAccumulator, choose, delta_sqnr, uniform_plan
+from refmodel.quant.slots import CANDIDATES, Slot
+
+METHODS = ("ibert", "fqvit", "ivit")
+Progress = Callable[[str], None]
+
+
+def quantized_model(model: torch.nn.Module, plan: dict[str, str], bits: int) -> torch.nn.Module:
+    """The quantized wrapper for a timm ViT/DeiT or Swin model."""
+    from timm.models.swin_transformer import SwinTransformer
+
+    if isinstance(model, SwinTransformer):
+        from refmodel.quant.swin import QuantSwin
+
+        return QuantSwin(model, plan, bits)
+    from refmodel.quant.vit import QuantViT
+
+    return QuantViT(model, plan, bits)
+
+
+def slot_kinds(model: torch.nn.Module) -> dict[str, str]:
+    """Slot name -> kind, in forward order."""
+    from timm.models.swin_transformer import SwinTransformer
+
+    if isinstance(model, SwinTransformer):
+        from refmodel.quant import swin
+
+        return swin.slot_kinds(model)
+    from refmodel.quant import vit
+
+    return vit.slot_kinds(model)
+
+
+def batches(images: torch.Tensor, size: int) -> Iterator[torch.Tensor]:
+    for start in range(0, images.shape[0], size):
+        yield images[start : start + size]
+
+
+class SlotRecorder:
+    """Probe that keeps the float model's slot tensors of the current batch."""
+
+    wants_io = True
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def on_io(self, slot: Slot, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.tensors[slot.name] = (x.detach(), y.detach())
+
+    def on_kernel(self, slot, kernel, q_in, q_out) -> None:  # the float model runs no kernel
+        pass
+
+
+class SQNRProbe:
+    """Probe that compares a quantized copy's slot tensors with the recorded float ones."""
+
+    wants_io = True
+
+    def __init__(self, recorder: SlotRecorder) -> None:
+        self.recorder = recorder
+        self.inputs: dict[str, SQNRAccumulator] = {}
+        self.outputs: dict[str, SQNRAccumulator] = {}
+
+    def on_io(self, slot: Slot, x: torch.Tensor, y: torch.Tensor) -> None:
+        fx, fy = self.recorder.tensors[slot.name]
+        self.inputs.setdefault(slot.name, SQNRAccumulator()).add(fx, x)
+        self.outputs.setdefault(slot.name, SQNRAccumulator()).add(fy, y)
+
+    def on_kernel(self, slot, kernel, q_in, q_out) -> None:
+        pass
+
+
+@dataclass
+class SlotCheck:
+    """Numba-against-PyTorch result of one slot over a whole run."""
+
+    name: str
+    kind: str
+    method: str
+    elements: int = 0
+    mismatches: int = 0
+    first: str = ""
+
+    @property
+    def exact(self) -> bool:
+        return self.elements > 0 and self.mismatches == 0
+
+
+class NumbaCheckProbe:
+    """Probe that reruns every slot's integer input through its Numba kernel."""
+
+    wants_io = False
+
+    def __init__(self) -> None:
+        self.checks: dict[str, SlotCheck] = {}
+        self.seconds = 0.0
+
+    def on_io(self, slot, x, y) -> None:
+        pass
+
+    def on_kernel(self, slot: Slot, kernel: ops.Kernel, q_in: torch.Tensor, q_out: torch.Tensor) -> None:
+        start = time.perf_counter()
+        check = self.checks.setdefault(slot.name, SlotCheck(slot.name, slot.kind, slot.method))
+        sim = kernel.sim(q_in.detach().cpu().numpy())
+        twin = q_out.detach().cpu().numpy()
+        bad = np.flatnonzero(sim.reshape(-1) != twin.reshape(-1))
+        check.elements += sim.size
+        check.mismatches += bad.size
+        if bad.size and not check.first:
+            i = int(bad[0])
+            check.first = f"element {i}: input {int(q_in.reshape(-1)[i])}, numba {int(sim.reshape(-1)[i])}, pytorch {int(twin.reshape(-1)[i])}"
+        self.seconds += time.perf_counter() - start
+
+
+class ProbeGroup:
+    """Several probes at once."""
+
+    def __init__(self, *probes) -> None:
+        self.probes = [p for p in probes if p is not None]
+        self.wants_io = any(p.wants_io for p in self.probes)
+
+    def on_io(self, slot, x, y) -> None:
+        for p in self.probes:
+            if p.wants_io:
+                p.on_io(slot, x, y)
+
+    def on_kernel(self, slot, kernel, q_in, q_out) -> None:
+        for p in self.probes:
+            p.on_kernel(slot, kernel, q_in, q_out)
+
+
+def set_probe(qmodel: torch.nn.Module, probe) -> None:
+    for slot in qmodel.slots():
+        slot.probe = probe
+
+
+def set_datapath(qmodel: torch.nn.Module, datapath: str) -> None:
+    """Run every slot of ``qmodel`` through its PyTorch twin or its Numba kernel."""
+    for slot in qmodel.slots():
+        slot.datapath = datapath
+
+
+def calibrate(qmodel: torch.nn.Module, images: torch.Tensor, batch_size: int) -> None:
+    """Run the calibration images through ``qmodel`` (scales track the running range), then
+    freeze every scale."""
+    with torch.no_grad():
+        for batch in batches(images, batch_size):
+            qmodel(batch)
+    qmodel.freeze()
+
+
+def logits_sqnr(reference: torch.Tensor, logits: torch.Tensor) -> float:
+    acc = SQNRAccumulator()
+    acc.add(reference, logits)
+    return acc.sqnr_db()
+
+
+def top1_agreement(reference: torch.Tensor, logits: torch.Tensor) -> float:
+    return float((reference.argmax(-1) == logits.argmax(-1)).to(torch.float64).mean())
+
+
+@dataclass
+class Sensitivity:
+    scores: list[SlotScores]
+    float_logits: torch.Tensor
+    logits: dict[str, torch.Tensor] = field(default_factory=dict)
+    models: dict[str, torch.nn.Module] = field(default_factory=dict)  # "float" and one per method
+
+
+def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_size: int, progress: Progress) -> Sensitivity:
+    """Calibrate one uniform copy per method, then measure every slot's SQNR in and out."""
+    kinds = slot_kinds(model)
+    float_model = quantized_model(model, uniform_plan(kinds, "ivit"), bits)
+    float_model.quantized = False
+    copies = {}
+    for method in METHODS:
+        start = time.perf_counter()
+        copies[method] = quantized_model(model, uniform_plan(kinds, method), bits)
+        set_datapath(copies[method], "numba")
+        calibrate(copies[method], images, batch_size)
+        progress(f"calibrated uniform {method} model ({time.perf_counter() - start:.1f} s)")
+    recorder = SlotRecorder()
+    set_probe(float_model, recorder)
+    probes = {m: SQNRProbe(recorder) for m in METHODS}
+    for method, copy in copies.items():
+        set_probe(copy, probes[method])
+    float_logits, logits = [], {m: [] for m in METHODS}
+    with torch.no_grad():
+        for i, batch in enumerate(batches(images, batch_size)):
+            float_logits.append(float_model(batch))
+            for method, copy in copies.items():
+                logits[method].append(copy(batch))
+            progress(f"sensitivity: batch {i + 1}/{math.ceil(images.shape[0] / batch_size)}")
+    scores = []
+    for name, kind in kinds.items():
+        entry = SlotScores(name, kind)
+        for method in CANDIDATES[kind]:
+            s_in, s_out = probes[method].inputs[name].sqnr_db(), probes[method].outputs[name].sqnr_db()
+            entry.scores[method] = {"sqnr_in": s_in, "sqnr_out": s_out, "dsqnr": delta_sqnr(s_in, s_out)}
+        scores.append(entry)
+    set_probe(float_model, None)
+    for copy in copies.values():
+        set_probe(copy, None)
+    return Sensitivity(scores, torch.cat(float_logits), {m: torch.cat(v) for m, v in logits.items()}, {"float": float_model, **copies})
+
+
+def run_mixed(
+    model: torch.nn.Module, plan: dict[str, str], bits: int, images: torch.Tensor, batch_size: int, progress: Progress, capture=None
+) -> tuple[torch.Tensor, NumbaCheckProbe, torch.nn.Module]:
+    """Calibrate and run the mixed model, checking every slot against its Numba kernel."""
+    mixed = quantized_model(model, plan, bits)
+    set_datapath(mixed, "numba")
+    calibrate(mixed, images, batch_size)
+    progress("calibrated mixed model")
+    set_datapath(mixed, "twin")
+    checker = NumbaCheckProbe()
+    set_probe(mixed, ProbeGroup(checker, capture))
+    outputs = []
+    with torch.no_grad():
+        for i, batch in enumerate(batches(images, batch_size)):
+            outputs.append(mixed(batch))
+            progress(f"mixed model: batch {i + 1}/{math.ceil(images.shape[0] / batch_size)}")
+    set_probe(mixed, None)
+    return torch.cat(outputs), checker, mixed
+
+
+def evaluate(named_models: dict[str, torch.nn.Module], labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], progress: Progress) -> dict[str, float]:
+    """Top-1 accuracy of every model on labelled batches."""
+    correct = {name: 0 for name in named_models}
+    seen = 0
+    with torch.no_grad():
+        for i, (images, labels) in enumerate(labelled):
+            for name, model in named_models.items():
+                correct[name] += int((model(images).argmax(-1) == labels).sum())
+            seen += labels.numel()
+            progress(f"evaluation: {seen} images")
+    return {name: c / max(seen, 1) for name, c in correct.items()}
+
+
+__all__ = ["choose", "sensitivity", "run_mixed", "quantized_model", "slot_kinds"]

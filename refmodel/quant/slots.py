@@ -1,0 +1,270 @@
+"""The non-linear slots of a quantized model: each runs the method its plan names.
+
+A slot owns the quantizers that belong to its method (the 8-bit input quantizer of an I-ViT
+softmax or GELU, FQ-ViT's PTF quantizer, the activation quantizer after a LayerNorm), runs
+its op's PyTorch twin on integers (``straight_through`` when autograd is on), and reports to
+a :class:`Probe`: the real values at its input and output (for SQNR) and the integers it gave
+its kernel (for the Numba check and vector capture).
+
+Methods per kind: softmax ``ibert | fqvit | ivit``; GELU ``ibert | ivit | float`` (float is
+FQ-ViT's, kept in float as upstream); LayerNorm ``ibert | fqvit | ivit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from refmodel import ops
+from refmodel.fixedpoint import int_range
+from refmodel.ops.autograd import dequantize, straight_through as op_straight_through
+from refmodel.quant.act import QuantAct
+from refmodel.quant.exact import matmul
+from refmodel.quant.ptf import PTFQuant
+from refmodel.quant.qtensor import QTensor
+
+CANDIDATES = {
+    "softmax": ("ibert", "fqvit", "ivit"),
+    "gelu": ("ibert", "ivit"),
+    "layernorm": ("ibert", "fqvit", "ivit"),
+}
+FLOAT_METHOD = "float"
+#: Softmax output width per method (D13): linear 16-bit for I-BERT and I-ViT (8-bit I-ViT in
+#: Swin), 6-bit log2 codes for FQ-ViT.
+SOFTMAX_OUT_BITS = {"ibert": 16, "ivit": 16, "fqvit": 6}
+SWIN_SOFTMAX_OUT_BITS = {"ibert": 16, "ivit": 8, "fqvit": 6}
+#: Fractional bits of FQ-ViT's shift-form attention times V (D11).
+LOG2_ATTN_FRAC_BITS = 16
+RESIDUAL_BITS = 16
+
+
+class Probe(Protocol):
+    #: Whether the probe wants the slot's real input and output (computing them costs time).
+    wants_io: bool
+
+    def on_io(self, slot: "Slot", x: torch.Tensor, y: torch.Tensor) -> None: ...
+
+    def on_kernel(self, slot: "Slot", kernel: ops.Kernel, q_in: torch.Tensor, q_out: torch.Tensor) -> None: ...
+
+
+class Slot(nn.Module):
+    """Base of the three slot kinds."""
+
+    kind: str = ""
+
+    def __init__(self, name: str, method: str, act_bits: int) -> None:
+        super().__init__()
+        allowed = CANDIDATES[self.kind] + ((FLOAT_METHOD,) if self.kind == "gelu" else ())
+        if method not in allowed:
+            raise ValueError(f"method: {name} is a {self.kind} slot; its methods are {', '.join(allowed)}, got {method!r}")
+        self.name = name
+        self.method = method
+        self.act_bits = act_bits
+        self.probe: Probe | None = None
+        #: "twin" (PyTorch, differentiable) or "numba" (same integers, faster; no autograd).
+        self.datapath = "twin"
+        self._kernel_cache: dict[tuple, ops.Kernel] = {}
+
+    def kernel(self, op: str, **params) -> ops.Kernel:
+        key = tuple((k, np.asarray(v).tobytes() if np.ndim(v) else v) for k, v in sorted(params.items()))
+        kernel = self._kernel_cache.get(key)
+        if kernel is None:
+            kernel = ops.make(op, **params)
+            self._kernel_cache = {key: kernel}  # scales change while calibrating; keep the latest
+        return kernel
+
+    def reference(self):
+        """The float function the slot's op approximates (its gradient in training)."""
+        return None
+
+    def run(self, kernel: ops.Kernel, q: torch.Tensor, shadow: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The op's integers on ``q`` (and the differentiable real output when ``shadow``)."""
+        if shadow is not None and torch.is_grad_enabled():
+            real, q_out = op_straight_through(kernel, q, shadow, self.reference())
+        elif self.datapath == "numba" and not torch.is_grad_enabled():
+            real, q_out = None, torch.from_numpy(kernel.sim(q.numpy()))
+        else:
+            real, q_out = None, kernel.fakequant(q)
+        if self.probe is not None:
+            self.probe.on_kernel(self, kernel, q, q_out)
+        return q_out, real
+
+    def report(self, x, y) -> None:
+        """Give the probe the slot's real input and output; ``x``/``y`` may be callables,
+        evaluated only when the probe wants them."""
+        if self.probe is not None and self.probe.wants_io:
+            self.probe.on_io(self, x() if callable(x) else x, y() if callable(y) else y)
+
+
+class LayerNormSlot(Slot):
+    """``norm1``/``norm2``/final ``norm``: residual (16-bit) in, ``act_bits`` activation out."""
+
+    kind = "layernorm"
+
+    def __init__(self, name: str, method: str, act_bits: int, norm: nn.LayerNorm, out_bits: int | None = None) -> None:
+        super().__init__(name, method, act_bits)
+        self.norm = norm
+        self.out_bits = out_bits or act_bits  # Swin's patch-embedding norm feeds the 16-bit stream
+        self.out_act = QuantAct(self.out_bits, f"{name}.out_act")
+        if method == "fqvit":
+            self.ptf = PTFQuant(act_bits, f"{name}.ptf")
+
+    def float_forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.norm(x)
+        self.report(x, y)
+        return y
+
+    def reference(self):
+        return self.norm
+
+    def affine(self) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            self.norm.weight.detach().to(torch.float64).numpy(),
+            self.norm.bias.detach().to(torch.float64).numpy(),
+        )
+
+    def forward(self, x: QTensor) -> QTensor:
+        gamma, beta = self.affine()
+        if self.method == "fqvit":
+            return self._fqvit(x, gamma, beta)
+        k = self.kernel(f"{self.method}.layernorm", scale_in=float(x.scale), gamma=gamma, beta=beta, in_bits=x.bits)
+        q_out, real = self.run(k, x.q, x.shadow)
+        y = QTensor(q_out, torch.as_tensor(np.asarray(k.scale_out), dtype=torch.float64), k.out_spec.bits, shadow=real)
+        self.report(x.real, y.real)
+        return self.out_act.from_int(y)
+
+    def _fqvit(self, x: QTensor, gamma: np.ndarray, beta: np.ndarray) -> QTensor:
+        q_in = self.ptf(x)
+        scales = torch.as_tensor(self.ptf.scales, dtype=torch.float64)
+        x_in = (q_in - self.ptf.zero_point).to(torch.float64) * scales
+        if self.out_act.calibrating:
+            self.out_act._observe(F.layer_norm(x_in, x_in.shape[-1:], self.norm.weight.detach().double(), self.norm.bias.detach().double(), eps=0.0))
+        k = self.kernel(
+            "fqvit.layernorm",
+            scale_in=self.ptf.scales,
+            zero_point=self.ptf.zero_point,
+            gamma=gamma,
+            beta=beta,
+            scale_out=float(self.out_act.scale),
+            in_bits=self.act_bits,
+        )
+        shadow = None
+        if x.shadow is not None and torch.is_grad_enabled():
+            shadow = x.shadow + (x_in.to(x.shadow.dtype) - x.shadow).detach()
+        q_out, real = self.run(k, q_in, shadow)
+        lo, hi = int_range(self.out_bits, True)
+        q_act = q_out.clamp(lo, hi)  # the next activation quantizer's saturation
+        y = QTensor(q_act, self.out_act.scale, self.out_bits, shadow=real)
+        self.report(lambda: x_in.to(torch.float32), y.real)
+        return y
+
+
+class GeluSlot(Slot):
+    """``mlp.act``: the fc1 accumulator in, ``act_bits`` activation out."""
+
+    kind = "gelu"
+
+    def __init__(self, name: str, method: str, act_bits: int) -> None:
+        super().__init__(name, method, act_bits)
+        self.out_act = QuantAct(act_bits, f"{name}.out_act")
+        if method == "ivit":
+            self.in_act = QuantAct(act_bits, f"{name}.in_act")
+
+    def float_forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.gelu(x)
+        self.report(x, y)
+        return y
+
+    def forward(self, acc: QTensor) -> QTensor:
+        if self.method == FLOAT_METHOD:
+            x = acc.value()
+            y = F.gelu(x)
+            self.report(acc.real, y)
+            return self.out_act.from_real(y)
+        if self.method == "ivit":
+            x = self.in_act.from_int(acc)
+            k = self.kernel("ivit.gelu", scale_in=float(x.scale), in_bits=self.act_bits)
+        else:  # I-BERT: GELU on the fc1 accumulator itself, per-channel scales
+            x = acc
+            k = self.kernel("ibert.gelu", scale_in=acc.scale.numpy(), in_bits=acc.bits)
+        q_out, real = self.run(k, x.q, x.shadow)
+        y = QTensor(q_out, torch.as_tensor(np.asarray(k.scale_out), dtype=torch.float64), k.out_spec.bits, shadow=real)
+        self.report(x.real, y.real)
+        return self.out_act.from_int(y)
+
+
+@dataclass
+class Probabilities:
+    """A softmax slot's output: linear integers with a scale, or log2 codes (D10)."""
+
+    q: torch.Tensor
+    scale: float | None  # None for log2 codes
+    bits: int
+    shadow: torch.Tensor | None = None
+
+
+class SoftmaxSlot(Slot):
+    """``attn.softmax``: attention scores (an accumulator with one scale) in; probabilities
+    out, and :meth:`attend` multiplies them with V the method's way."""
+
+    kind = "softmax"
+
+    def __init__(self, name: str, method: str, act_bits: int, out_bits: dict[str, int] | None = None) -> None:
+        super().__init__(name, method, act_bits)
+        self.in_act = QuantAct(act_bits, f"{name}.in_act")
+        self.out_bits = (out_bits or SOFTMAX_OUT_BITS)[method]
+
+    def float_forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.softmax(dim=-1)
+        self.report(x, y)
+        return y
+
+    def forward(self, scores: QTensor, bias: QTensor | None = None) -> Probabilities:
+        x = self.in_act.from_int(scores, bias)
+        k = self.kernel(f"{self.method}.softmax", scale_in=float(x.scale), out_bits=self.out_bits, in_bits=self.act_bits)
+        q_out, real = self.run(k, x.q, x.shadow)
+        probs = Probabilities(q_out, k.scale_out, k.out_spec.bits, real)
+        self.report(x.real, lambda: dequantize(k, q_out))
+        return probs
+
+    def attend(self, p: Probabilities, v: QTensor) -> QTensor:
+        """``P @ V``: an exact integer matmul for linear probabilities; for log2 codes the shift
+        form of D11, ``sum_j (v_j << F) >> code_j``, with scale ``s_v * 2^-F``."""
+        if p.scale is not None:
+            acc = matmul(p.q, v.q)
+            out = QTensor(acc, v.scale * p.scale, 32)
+        else:
+            acc = log2_attend(p.q, v.q, p.bits, LOG2_ATTN_FRAC_BITS)
+            out = QTensor(acc, v.scale * 2.0**-LOG2_ATTN_FRAC_BITS, 32)
+        if p.shadow is not None and v.shadow is not None:
+            out.shadow = p.shadow @ v.shadow
+        return out
+
+
+def log2_attend(codes: torch.Tensor, v: torch.Tensor, code_bits: int, frac_bits: int) -> torch.Tensor:
+    """``acc[..., i, d] = sum_j floor(v[..., j, d] * 2^F / 2^code[..., i, j])``; the all-ones
+    code means probability 0 and contributes nothing (D10, D11).
+
+    Computed exactly with a few integer matmuls: codes ``k <= F`` contribute
+    ``v * 2^(F-k)`` (one matmul with weights ``2^(F-k)``); codes ``F < k < F + w`` (``w`` the
+    width of ``v``) contribute ``floor(v / 2^(k-F))`` (one matmul per code); larger codes give
+    ``floor(v / 2^(k-F))``, which is -1 for negative ``v`` and 0 otherwise (one matmul).
+    """
+    zero_code = (1 << code_bits) - 1
+    live = codes != zero_code
+    width = max(int(v.abs().max()).bit_length() + 1, 2) if v.numel() else 2
+    exact_part = torch.where(live & (codes <= frac_bits), torch.bitwise_left_shift(torch.ones_like(codes), (frac_bits - codes).clamp(min=0)), torch.zeros_like(codes))
+    acc = matmul(exact_part, v)
+    for k in range(frac_bits + 1, frac_bits + width):
+        mask = (live & (codes == k)).to(torch.int64)
+        if bool(mask.any()):
+            acc = acc + matmul(mask, torch.div(v, 1 << (k - frac_bits), rounding_mode="floor"))
+    tail = (live & (codes >= frac_bits + width)).to(torch.int64)
+    if bool(tail.any()):
+        acc = acc + matmul(tail, -(v < 0).to(torch.int64))
+    return acc

@@ -1,0 +1,137 @@
+"""A timm ViT/DeiT run the I-ViT way, with one slot per non-linear layer.
+
+Integer dataflow of one block (I-ViT's QuantAct table, ``upstream-kernels.md`` §4.4; ``b`` is
+the activation width, 8 or 6, weights ``b`` bits per channel)::
+
+    x16 --norm1--> h(b) --qkv--> acc --act--> q,k,v (b)
+    q k^T * d^-1/2 --> scores --softmax slot (own b-bit input quantizer)--> P
+    P V (method's way) --act--> o(b) --proj--> acc --act16--> + x16 --act16--> x16'
+    x16' --norm2--> h(b) --fc1--> acc --GELU slot--> g(b) --fc2--> acc --act16--> + x16' --act16--> x16''
+
+The embedding quantizes the image to ``b`` bits, runs the patch convolution as an integer
+matmul on unfolded patches, requantises to the 16-bit stream, places the class token at that
+scale and adds the 16-bit position embedding through a QuantAct with identity. The final
+``norm`` slot feeds the classifier head on the class token; the logits are the head's
+accumulator times its scale.
+
+With ``quantized = False`` the same module computes the float model, op for op as timm's
+non-fused attention path, reporting the same slot tensors to the probe.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from refmodel.quant.act import QuantAct
+from refmodel.quant.blocks import QuantAttention, QuantMlp
+from refmodel.quant.exact import quantize
+from refmodel.quant.linear import QuantLinear
+from refmodel.quant.observer import symmetric_scale
+from refmodel.quant.qtensor import QTensor
+from refmodel.quant.slots import RESIDUAL_BITS, LayerNormSlot, Slot
+
+
+def slot_kinds(model: nn.Module) -> dict[str, str]:
+    """The non-linear slots of a timm ViT, name -> kind, in forward order."""
+    kinds = {}
+    for i in range(len(model.blocks)):
+        p = f"blocks.{i}"
+        kinds.update({f"{p}.norm1": "layernorm", f"{p}.attn.softmax": "softmax", f"{p}.norm2": "layernorm", f"{p}.mlp.act": "gelu"})
+    kinds["norm"] = "layernorm"
+    return kinds
+
+
+class QuantBlock(nn.Module):
+    def __init__(self, index: int, block: nn.Module, plan: dict[str, str], bits: int) -> None:
+        super().__init__()
+        p = f"blocks.{index}"
+        self.block = block
+        self.norm1 = LayerNormSlot(f"{p}.norm1", plan[f"{p}.norm1"], bits, block.norm1)
+        self.attn = QuantAttention(block.attn, f"{p}.attn.softmax", plan[f"{p}.attn.softmax"], bits)
+        self.norm2 = LayerNormSlot(f"{p}.norm2", plan[f"{p}.norm2"], bits, block.norm2)
+        self.mlp = QuantMlp(block.mlp, f"{p}.mlp.act", plan[f"{p}.mlp.act"], bits)
+        self.residual1 = QuantAct(RESIDUAL_BITS, f"{p}.residual1")
+        self.residual2 = QuantAct(RESIDUAL_BITS, f"{p}.residual2")
+
+    def slots(self) -> list[Slot]:
+        return [self.norm1, self.attn.softmax, self.norm2, self.mlp.act]
+
+    def float_forward(self, x: torch.Tensor) -> torch.Tensor:
+        blk = self.block
+        x = x + blk.ls1(self.attn.float_forward(self.norm1.float_forward(x)))
+        return x + blk.ls2(self.mlp.float_forward(self.norm2.float_forward(x)))
+
+    def forward(self, x16: QTensor) -> QTensor:
+        x16 = self.residual1.from_int(self.attn(self.norm1(x16)), identity=x16)
+        return self.residual2.from_int(self.mlp(self.norm2(x16)), identity=x16)
+
+
+class QuantViT(nn.Module):
+    """A timm ``VisionTransformer`` with integer forward and per-slot methods from ``plan``."""
+
+    def __init__(self, model: nn.Module, plan: dict[str, str], bits: int) -> None:
+        super().__init__()
+        if bits not in (6, 8):
+            raise ValueError(f"bits: must be 8 or 6, got {bits}")
+        self.model = model
+        self.bits = bits
+        self.quantized = True
+        self.blocks = nn.ModuleList(QuantBlock(i, blk, plan, bits) for i, blk in enumerate(model.blocks))
+        self.norm = LayerNormSlot("norm", plan["norm"], bits, model.norm)
+        self.input_act = QuantAct(bits, "input_act")
+        self.patch = QuantLinear(model.patch_embed.proj, bits)
+        self.embed_act = QuantAct(RESIDUAL_BITS, "embed_act")
+        self.pos_act = QuantAct(RESIDUAL_BITS, "pos_act")
+        self.head = QuantLinear(model.head, bits)
+        self.patch_size = model.patch_embed.proj.kernel_size
+
+    def slots(self) -> list[Slot]:
+        return [s for blk in self.blocks for s in blk.slots()] + [self.norm]
+
+    def quantizers(self) -> list[nn.Module]:
+        return [m for m in self.modules() if hasattr(m, "freeze") and m is not self]
+
+    def freeze(self) -> None:
+        """End calibration: fix every scale."""
+        for m in self.quantizers():
+            m.freeze()
+
+    def float_forward(self, images: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        x = m.norm_pre(m.patch_drop(m._pos_embed(m.patch_embed(images))))
+        for blk in self.blocks:
+            x = blk.float_forward(x)
+        x = self.norm.float_forward(x)
+        return m.forward_head(x)
+
+    def embed(self, images: torch.Tensor) -> QTensor:
+        m = self.model
+        img = self.input_act.from_real(images)
+        patches = F.unfold(img.q.to(torch.float64), self.patch_size, stride=self.patch_size).transpose(1, 2).to(torch.int64)
+        shadow = None
+        if img.shadow is not None:
+            shadow = F.unfold(img.shadow, self.patch_size, stride=self.patch_size).transpose(1, 2)
+        e = self.embed_act.from_int(self.patch(QTensor(patches, img.scale, img.bits, shadow=shadow)))
+        cls = m.cls_token.expand(images.shape[0], -1, -1)
+        cls_q = quantize(cls, e.scale, RESIDUAL_BITS)
+        tokens = QTensor(torch.cat([cls_q, e.q], dim=1), e.scale, RESIDUAL_BITS)
+        pos = m.pos_embed
+        s_pos = symmetric_scale(pos.detach().min(), pos.detach().max(), RESIDUAL_BITS)
+        pos_q = QTensor(quantize(pos, s_pos, RESIDUAL_BITS).expand(images.shape[0], -1, -1), s_pos, RESIDUAL_BITS)
+        if e.shadow is not None:
+            tokens.shadow = torch.cat([cls, e.shadow], dim=1)
+            pos_q.shadow = pos.expand(images.shape[0], -1, -1)
+        return self.pos_act.from_int(tokens, identity=pos_q)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if not self.quantized:
+            return self.float_forward(images)
+        x16 = self.embed(images)
+        for blk in self.blocks:
+            x16 = blk(x16)
+        h = self.norm(x16)
+        cls = QTensor(h.q[:, 0], h.scale, h.bits, shadow=None if h.shadow is None else h.shadow[:, 0])
+        logits = self.head(cls)
+        return logits.value()
