@@ -1,121 +1,206 @@
-"""``python -m refmodel.sim MODEL``: run every non-linear slot of a ViT through refmodel.
+"""``python -m refmodel.sim MODEL``: the mixed non-linear quantization of a timm ViT, DeiT or
+Swin model, end to end, with every slot proven bit-exact.
 
-This release runs the op-level form: for each slot of the model (``blocks.i.norm1``,
-``blocks.i.attn.softmax``, ``blocks.i.norm2``, ``blocks.i.mlp.act``, final ``norm``), each
-candidate method of the mixed method runs on seeded synthetic integer inputs of the slot's
-shape (``refmodel.synthetic``), through both the Numba kernel and the PyTorch twin, and the
-two must agree on every element. The quantized timm model, calibration and the SQNR plan
-build on these kernels.
-
-The last line is ``bit-exact slots: K/N``; the exit status is non-zero when ``K < N``.
+It loads the model (``--checkpoint``, else the local timm cache, else seeded weights: the run
+says which), takes calibration images (``--data``, else seeded synthetic ones: the run says
+so), calibrates one uniformly quantized copy per method, measures every slot's SQNR in and
+out, chooses the plan (or reads ``--plan``), calibrates and runs the mixed model, and at every
+slot reruns the integers its PyTorch twin saw through the slot's Numba kernel. It prints a
+per-slot table, the logits SQNR and top-1 agreement of each plan against the float model, a
+timing breakdown, and last ``bit-exact slots: K/N``; it exits non-zero when ``K < N``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
-from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
 import torch
 
-from refmodel import ops, synthetic
+from refmodel import data, models, pipeline, vectors
+from refmodel.plan import choose, plan_document, read_plan, uniform_plan, write_plan
 
-TOKENS = 197
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """What fixes a plain ViT's slot shapes."""
-
-    embed_dim: int
-    heads: int
-    depth: int = 12
-    mlp_ratio: int = 4
+DEFAULT_CALIB_IMAGES = 32
+DEFAULT_MAX_ROWS = 64
+BATCH_SIZE = 8
 
 
-ARCHITECTURES = {
-    "deit_t": Architecture(192, 3),
-    "deit_s": Architecture(384, 6),
-    "deit_b": Architecture(768, 12),
-    "vit_s": Architecture(384, 6),
-    "vit_b": Architecture(768, 12),
-}
-
-CANDIDATES = {
-    "softmax": ("ibert.softmax", "fqvit.softmax", "ivit.softmax"),
-    "gelu": ("ibert.gelu", "ivit.gelu"),
-    "layernorm": ("ibert.layernorm", "fqvit.layernorm", "ivit.layernorm"),
-}
+class UsageError(Exception):
+    """A bad argument or input: reported as one line, exit status 2."""
 
 
-@dataclass(frozen=True)
-class Slot:
-    name: str
-    kind: str
-    shape: tuple[int, ...]
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m refmodel.sim",
+        description=__doc__.split("\n\n")[0].replace("``", "'"),
+        epilog="Example: python -m refmodel.sim deit_t --bits 6 --out out/deit_t-w6",
+    )
+    parser.add_argument("model", help=f"model short name: {', '.join(models.MODELS)}")
+    parser.add_argument("--bits", type=int, default=8, help="weight and activation width, 8 or 6 (residual stream stays 16; default 8)")
+    parser.add_argument("--checkpoint", help="weights file (.pth or .safetensors, timm or original DeiT/Swin layout)")
+    parser.add_argument("--data", help="ImageFolder directory of calibration images (default: seeded synthetic images)")
+    parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES, help=f"number of calibration images (default {DEFAULT_CALIB_IMAGES})")
+    parser.add_argument("--plan", help="reuse this plan file instead of measuring SQNR")
+    parser.add_argument("--out", help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
+    parser.add_argument("--eval", dest="eval_dir", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan")
+    return parser.parse_args(argv)
 
 
-def slots(arch: Architecture) -> list[Slot]:
-    """The model's non-linear slots, in forward order, with one image's tensor shape each."""
-    d = arch.embed_dim
-    out = []
-    for i in range(arch.depth):
-        out += [
-            Slot(f"blocks.{i}.norm1", "layernorm", (TOKENS, d)),
-            Slot(f"blocks.{i}.attn.softmax", "softmax", (arch.heads, TOKENS, TOKENS)),
-            Slot(f"blocks.{i}.norm2", "layernorm", (TOKENS, d)),
-            Slot(f"blocks.{i}.mlp.act", "gelu", (TOKENS, arch.mlp_ratio * d)),
-        ]
-    out.append(Slot("norm", "layernorm", (TOKENS, d)))
-    return out
+def check_args(args: argparse.Namespace) -> None:
+    if args.model not in models.MODELS:
+        raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
+    if args.bits not in (6, 8):
+        raise UsageError(f"--bits must be 8 or 6, got {args.bits}")
+    if args.calib_images < 1:
+        raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
+    if args.max_rows < 1:
+        raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
 
 
-def check_slot(slot: Slot, bits: int, rng: np.random.Generator) -> dict[str, bool]:
-    """Run every candidate method of ``slot`` through both datapaths; True where they agree."""
-    result = {}
-    for op in CANDIDATES[slot.kind]:
-        params = synthetic.params(op, rng, slot.shape[-1], bits)
-        q = synthetic.inputs(op, params, slot.shape, rng)
-        kernel = ops.make(op, **params)
-        result[op] = bool(np.array_equal(kernel.sim(q), kernel.fakequant(torch.from_numpy(q)).numpy()))
-    return result
+def fmt_db(x: float) -> str:
+    if math.isinf(x):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x:.2f}"
+
+
+class Report:
+    """Prints and keeps the lines for ``report.txt``."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = Report()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - clock
+        clock = now
+
+    try:
+        loaded = models.load(args.model, args.checkpoint, args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    report(f"model: {args.model} ({loaded.timm_name}), W{args.bits}A{args.bits}, residual stream 16-bit")
+    report(loaded.describe())
+    try:
+        calib = data.image_folder(args.data, loaded.model, args.calib_images) if args.data else data.synthetic(args.calib_images, args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    report(f"calibration: {calib.description}")
+    kinds = pipeline.slot_kinds(loaded.model)
+    plan = None
+    if args.plan:
+        try:
+            plan, scores = read_plan(Path(args.plan), args.model, kinds)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        report(f"plan: {args.plan}")
+    lap("load model and data")
+
+    progress = lambda line: print(f"  .. {line}", flush=True)  # noqa: E731
+    sens = pipeline.sensitivity(loaded.model, args.bits, calib.images, BATCH_SIZE, progress)
+    lap("calibrate uniform models and measure SQNR")
+    if plan is None:
+        scores = sens.scores
+        plan = choose(scores)
+    capture = vectors.CaptureProbe(args.max_rows) if args.out else None
+    mixed_logits, checker, mixed_model = pipeline.run_mixed(loaded.model, plan, args.bits, calib.images, BATCH_SIZE, progress, capture)
+    lap("calibrate and run mixed model")
+    timings["Numba check (inside mixed run)"] = checker.seconds
+
+    report()
+    methods = ("ibert", "fqvit", "ivit")
+    report(f"{'slot':<34} {'kind':<9} {'method':<6} " + " ".join(f"{'dSQNR ' + m:>12}" for m in methods) + f" {'elements':>10}  bit-exact")
+    by_name = {s.name: s for s in scores}
+    for name, kind in kinds.items():
+        entry = by_name.get(name)
+        cells = " ".join(f"{fmt_db(entry.scores[m]['dsqnr']) if entry and m in entry.scores else '-':>12}" for m in methods)
+        check = checker.checks.get(name)
+        exact = "yes" if check and check.exact else ("NO: " + check.first if check else "not run")
+        report(f"{name:<34} {kind:<9} {plan[name]:<6} {cells} {check.elements if check else 0:>10}  {exact}")
+    counts = {m: sum(1 for n in kinds if plan[n] == m) for m in methods}
+    report("mixed plan: " + ", ".join(f"{m} {c}" for m, c in counts.items()) + f" slots of {len(kinds)}")
+    per_kind = {k: {m: sum(1 for n, kk in kinds.items() if kk == k and plan[n] == m) for m in methods} for k in ("softmax", "gelu", "layernorm")}
+    report("per kind: " + "; ".join(f"{k}: " + ", ".join(f"{m} {c}" for m, c in v.items() if c) for k, v in per_kind.items()))
+
+    report()
+    report(f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}")
+    for method in methods:
+        label = "uniform " + method + ("*" if method == "fqvit" else "")
+        report(f"{label:<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, sens.logits[method])):>15} {pipeline.top1_agreement(sens.float_logits, sens.logits[method]):>16.3f}")
+    report(f"{'mixed':<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, mixed_logits)):>15} {pipeline.top1_agreement(sens.float_logits, mixed_logits):>16.3f}")
+    report("* FQ-ViT has no integer GELU: its uniform model keeps GELU in float, as upstream")
+    lap("report")
+
+    if args.eval_dir:
+        try:
+            count, labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
+            report()
+            report(f"evaluation: {count} labelled images from {args.eval_dir}")
+            named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods}, "mixed": mixed_model}
+            for model in named.values():
+                pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
+            accuracy = pipeline.evaluate(named, labelled, progress)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        for name, acc in accuracy.items():
+            report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
+        lap("evaluate")
+
+    exact = sum(1 for n in kinds if n in checker.checks and checker.checks[n].exact)
+    report()
+    final = f"bit-exact slots: {exact}/{len(kinds)}"
+    if args.out:
+        out = Path(args.out)
+        with vectors.Staging(out) as stage:
+            calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
+            write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, scores))
+            entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
+            (stage / "report.txt").write_text("\n".join(report.lines + [final]) + "\n")
+            vectors.write_manifest(
+                stage,
+                {
+                    "model": args.model,
+                    "timm_model": loaded.timm_name,
+                    "bits": args.bits,
+                    "weights": loaded.sha256,
+                    "seed": args.seed,
+                    "calibration": calibration,
+                    "max_rows": args.max_rows,
+                    "plan": plan,
+                    "slots": entries,
+                    "git_revision": vectors.git_revision(),
+                },
+            )
+        lap("write vectors")
+        print(f"wrote {out}: plan.json, report.txt, manifest.json and {len(entries)} slot vector sets")
+    print("timing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    print(final)
+    return 0 if exact == len(kinds) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m refmodel.sim",
-        description="Run every non-linear slot of MODEL through each candidate integer method, "
-        "Numba kernel against PyTorch twin, on seeded synthetic inputs of the slot's shape; "
-        "ends with 'bit-exact slots: K/N' and exits non-zero when K < N.",
-    )
-    parser.add_argument("model", help=f"model short name: {', '.join(ARCHITECTURES)}")
-    parser.add_argument("--bits", type=int, default=8, help="activation width of the setting: 8 or 6 (default 8)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic inputs (default 0)")
-    args = parser.parse_args(argv)
-    if args.model not in ARCHITECTURES:
-        print(f"error: unknown model {args.model!r}; known models: {', '.join(ARCHITECTURES)}", file=sys.stderr)
+    args = parse_args(argv)
+    try:
+        check_args(args)
+        return run(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.bits not in (6, 8):
-        print(f"error: --bits must be 8 or 6, got {args.bits}", file=sys.stderr)
-        return 2
-    arch = ARCHITECTURES[args.model]
-    rng = np.random.default_rng(args.seed)
-    all_slots = slots(arch)
-    print(f"{args.model}: {len(all_slots)} non-linear slots, W{args.bits}A{args.bits} setting, seed {args.seed}")
-    print("inputs: seeded synthetic integers at each slot's shape (no checkpoint or images are used at op level)")
-    start = time.perf_counter()
-    exact = 0
-    print(f"{'slot':<24} {'kind':<10} {'elements':>9}  methods (Numba == PyTorch)")
-    for slot in all_slots:
-        agree = check_slot(slot, args.bits, rng)
-        exact += all(agree.values())
-        marks = "  ".join(f"{op}:{'ok' if ok else 'MISMATCH'}" for op, ok in agree.items())
-        print(f"{slot.name:<24} {slot.kind:<10} {int(np.prod(slot.shape)):>9}  {marks}", flush=True)
-    print(f"time: {time.perf_counter() - start:.1f} s (includes first-call compile or cache load)")
-    print(f"bit-exact slots: {exact}/{len(all_slots)}")
-    return 0 if exact == len(all_slots) else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""python -m refmodel.sim: every slot bit-exact, clear errors for bad arguments."""
+"""python -m refmodel.sim end to end: every slot bit-exact, plans, clear errors."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -9,22 +10,93 @@ import pytest
 
 from refmodel import sim
 
+pytestmark = pytest.mark.slow
 
-def test_deit_t_has_49_slots():
-    slots = sim.slots(sim.ARCHITECTURES["deit_t"])
-    assert len(slots) == 49
-    kinds = [s.kind for s in slots]
-    assert (kinds.count("softmax"), kinds.count("gelu"), kinds.count("layernorm")) == (12, 12, 25)
+
+def _run(capsys, *args: str) -> tuple[int, list[str]]:
+    code = sim.main(list(args))
+    return code, capsys.readouterr().out.rstrip().splitlines()
 
 
 @pytest.mark.parametrize("bits", [8, 6])
-def test_deit_t_ends_with_every_slot_bit_exact(bits, capsys):
-    assert sim.main(["deit_t", "--bits", str(bits)]) == 0
-    assert capsys.readouterr().out.rstrip().splitlines()[-1] == "bit-exact slots: 49/49"
+def test_deit_t_every_slot_bit_exact_and_plan_round_trips(bits, capsys, tmp_path):
+    out = tmp_path / f"w{bits}"
+    code, lines = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--out", str(out))
+    assert code == 0 and lines[-1] == "bit-exact slots: 49/49"
+    assert any("SEEDED" in line for line in lines) and any("SYNTHETIC" in line for line in lines)
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["model"] == "deit_t" and plan["bits"] == bits and len(plan["slots"]) == 49
+    choices = {s["name"]: s["choice"] for s in plan["slots"]}
+    for entry in plan["slots"]:
+        scores = entry["scores"]
+        assert set(scores) == ({"ibert", "ivit"} if entry["kind"] == "gelu" else {"ibert", "fqvit", "ivit"})
+    # the same seed gives the same plan
+    code, _ = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--out", str(tmp_path / "again"))
+    again = json.loads((tmp_path / "again" / "plan.json").read_text())
+    assert {s["name"]: s["choice"] for s in again["slots"]} == choices
+    # reusing the plan file runs that plan
+    code, lines = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--plan", str(out / "plan.json"))
+    assert code == 0 and lines[-1] == "bit-exact slots: 49/49"
+    table = {line.split()[0]: line.split()[2] for line in lines if line.startswith(("blocks.", "norm "))}
+    assert table == choices
+    assert (out / "report.txt").read_text().rstrip().splitlines()[-1] == "bit-exact slots: 49/49"
 
 
-@pytest.mark.parametrize("args, message", [(["resnet50"], "unknown model 'resnet50'; known models: deit_t"), (["deit_t", "--bits", "4"], "--bits must be 8 or 6")])
-def test_bad_arguments_give_one_error_line(args, message):
-    proc = subprocess.run([sys.executable, "-m", "refmodel.sim", *args], capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert message in proc.stderr and "Traceback" not in proc.stderr
+def test_swin_t_every_slot_bit_exact(capsys):
+    code, lines = _run(capsys, "swin_t", "--calib-images", "2")
+    assert code == 0 and lines[-1] == "bit-exact slots: 53/53"
+
+
+def _fails(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "refmodel.sim", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_unknown_model_lists_the_known_ones():
+    assert "unknown model 'resnet50'; known models: deit_t, deit_s" in _fails("resnet50")
+
+
+def test_bits_other_than_6_or_8():
+    assert "--bits must be 8 or 6, got 4" in _fails("deit_t", "--bits", "4")
+
+
+def test_empty_or_missing_data_directory(tmp_path):
+    assert "not an ImageFolder directory" in _fails("deit_t", "--data", str(tmp_path))
+    assert "data directory not found" in _fails("deit_t", "--data", str(tmp_path / "nope"))
+
+
+def test_plan_for_another_model_or_with_an_unknown_method(tmp_path):
+    doc = {"format": "refmodel-plan/1", "model": "swin_t", "bits": 8, "slots": []}
+    (tmp_path / "other.json").write_text(json.dumps(doc))
+    assert "plan is for model 'swin_t', not 'deit_t'" in _fails("deit_t", "--plan", str(tmp_path / "other.json"))
+    doc = {"format": "refmodel-plan/1", "model": "deit_t", "bits": 8, "slots": [{"name": "norm", "choice": "magic"}]}
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    assert "unknown method 'magic'" in _fails("deit_t", "--plan", str(tmp_path / "bad.json"))
+
+
+def test_corrupt_checkpoint(tmp_path):
+    (tmp_path / "x.pth").write_bytes(b"garbage")
+    assert f"{tmp_path / 'x.pth'}: not a readable checkpoint" in _fails("deit_t", "--checkpoint", str(tmp_path / "x.pth"))
+
+
+def test_eval_reports_top1_of_every_plan_on_a_labelled_folder(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("n01", "n02"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / label / f"{i}.png")
+    code, lines = _run(capsys, "deit_t", "--calib-images", "2", "--data", str(tmp_path), "--eval", str(tmp_path))
+    assert code == 0
+    assert any("calibration: 2 images from" in line for line in lines)
+    top1 = [line for line in lines if line.startswith("top-1 accuracy")]
+    assert [" ".join(line.split()[2:-2]) for line in top1] == ["float", "uniform ibert", "uniform fqvit", "uniform ivit", "mixed"]
+    for line in top1:
+        value = float(line.split()[-2])
+        assert value in (0.0, 25.0, 50.0, 75.0, 100.0)
