@@ -76,28 +76,14 @@ class Kernel(ABC):
     # ------------------------------------------------------------------ public datapaths
     def sim(self, q: np.ndarray) -> np.ndarray:
         """Numba path: integer numpy array in, int64 array of the same shape out."""
-        arr = np.asarray(q)
-        if arr.dtype.kind not in "iu":
-            raise ValueError(f"q: expected an integer numpy array, got dtype {arr.dtype}")
-        self._check_shape(arr.shape)
-        if arr.size:
-            self._check_range(int(arr.min()), int(arr.max()))
-        rows = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.int64)
+        arr, rows = self._sim_input(q)
         if rows.shape[0] == 0:
             return np.zeros(arr.shape, dtype=np.int64)
         return self._sim_rows(rows).reshape(arr.shape)
 
     def fakequant(self, t: torch.Tensor) -> torch.Tensor:
         """PyTorch path: integer tensor in, int64 tensor of the same shape out."""
-        if not isinstance(t, torch.Tensor):
-            raise ValueError(f"t: expected a torch.Tensor, got {type(t).__name__}")
-        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
-            raise ValueError(f"t: expected an integer tensor, got dtype {t.dtype}")
-        self._check_shape(tuple(t.shape))
-        if t.numel():
-            lo, hi = torch.aminmax(t)
-            self._check_range(int(lo), int(hi))
-        rows = t.detach().to(torch.int64).reshape(-1, t.shape[-1])
+        rows = self._twin_input(t)
         if rows.shape[0] == 0:
             return torch.zeros(t.shape, dtype=torch.int64, device=t.device)
         return self._twin_rows(rows).reshape(t.shape)
@@ -115,6 +101,30 @@ class Kernel(ABC):
         """Hook for limits that depend on the row length (decision D14); raise ``ValueError``."""
 
     # ------------------------------------------------------------------ checks
+    def _sim_input(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Check a numpy input (integer dtype, shape, declared width) and return it with its
+        rows: ``(arr, rows)``, ``rows`` the C-contiguous int64 ``(R, C)`` view of ``arr``."""
+        arr = np.asarray(q)
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"q: expected an integer numpy array, got dtype {arr.dtype}")
+        self._check_shape(arr.shape)
+        if arr.size:
+            self._check_range(int(arr.min()), int(arr.max()))
+        return arr, np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.int64)
+
+    def _twin_input(self, t: torch.Tensor) -> torch.Tensor:
+        """Check a tensor input (integer dtype, shape, declared width) and return its rows as
+        int64 ``(R, C)`` (detached)."""
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"t: expected a torch.Tensor, got {type(t).__name__}")
+        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
+            raise ValueError(f"t: expected an integer tensor, got dtype {t.dtype}")
+        self._check_shape(tuple(t.shape))
+        if t.numel():
+            lo, hi = torch.aminmax(t)
+            self._check_range(int(lo), int(hi))
+        return t.detach().to(torch.int64).reshape(-1, t.shape[-1])
+
     def _check_shape(self, shape: tuple[int, ...]) -> None:
         if len(shape) == 0:
             raise ValueError("q: expected at least one axis (the last axis is the channel axis)")

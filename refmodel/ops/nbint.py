@@ -36,6 +36,16 @@ def clamp(x: int, lo: int, hi: int) -> int:
 
 
 @scalar_helper
+def row_max(x, i: int) -> int:
+    """The largest element of row ``i`` of a 2-D int64 array with at least one column."""
+    m = x[i, 0]
+    for j in range(1, x.shape[1]):
+        if x[i, j] > m:
+            m = x[i, j]
+    return m
+
+
+@scalar_helper
 def rne_div(num: int, den: int) -> int:
     """Round half to even of ``num / den`` for ``den > 0`` and ``|num| < 2^62``."""
     q = num // den

@@ -422,13 +422,7 @@ class FqvitLayerNorm(Kernel):
     def sim_affine(self, q: np.ndarray) -> dict[str, np.ndarray]:
         """The per-(token, channel) datapath values ``M``, ``N``, ``B`` (Numba), each of
         ``q``'s shape: ``OUT = rne_shift(sign * M * Xs + B, N)``."""
-        arr = np.asarray(q)
-        if arr.dtype.kind not in "iu":
-            raise ValueError(f"q: expected an integer numpy array, got dtype {arr.dtype}")
-        self._check_shape(arr.shape)
-        if arr.size:
-            self._check_range(int(arr.min()), int(arr.max()))
-        rows = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.int64)
+        arr, rows = self._sim_input(q)
         if rows.shape[0] == 0:
             empty = np.zeros(arr.shape, dtype=np.int64)
             return {"M": empty, "N": empty.copy(), "B": empty.copy()}
@@ -437,8 +431,7 @@ class FqvitLayerNorm(Kernel):
 
     def twin_affine(self, t: torch.Tensor) -> dict[str, torch.Tensor]:
         """The PyTorch twin's ``M``, ``N``, ``B`` of every (token, channel)."""
-        self.fakequant(t)
-        rows = t.detach().to(torch.int64).reshape(-1, t.shape[-1])
+        rows = self._twin_input(t)
         _, m, n, b = _twin_affine(rows, self.config)
         return {"M": m.reshape(t.shape), "N": n.reshape(t.shape), "B": b.reshape(t.shape)}
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from refmodel.jit import prange, rows_kernel, scalar_helper
-from refmodel.ops import params
+from refmodel.ops import nbint, params
 from refmodel.ops.ibert import iexp
 from refmodel.ops.kernel import IntSpec, Kernel
 
@@ -85,9 +85,7 @@ def derive(scale_in: float, out_bits: int = 6, in_bits: int = 8) -> dict[str, in
             f"above (see docs/ops/fqvit.softmax.md, 'Monotonicity')"
         )
     return {
-        "x0": k.x0,
-        "bq": k.bq,
-        "cq": k.cq,
+        **k.registers(),
         "n": N,
         "zero_code": (1 << out_bits) - 1,
         "out_bits": out_bits,
@@ -139,10 +137,7 @@ def _lis_rows(x, x0, bq, cq, zero_code):
     neg_x0 = -x0
     d_min = 30 * x0
     for i in prange(rows):
-        mx = x[i, 0]
-        for j in range(1, cols):
-            if x[i, j] > mx:
-                mx = x[i, j]
+        mx = nbint.row_max(x, i)
         s = 0
         for j in range(cols):
             q, z = iexp.nb_iexp_qz(x[i, j] - mx, neg_x0, bq, cq, d_min)
@@ -199,8 +194,7 @@ class LogIntSoftmax(Kernel):
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         k = self.config
-        d = rows - rows.max(dim=1, keepdim=True).values
-        q, z = iexp.torch_iexp_qz(d, k["x0"], k["bq"], k["cq"], N)
+        q, z = iexp.torch_row_iexp_qz(rows, k["x0"], k["bq"], k["cq"], N)
         e = torch.bitwise_left_shift(z, N - q)
         s = e.sum(dim=1, keepdim=True)
         r = _torch_rne_div(s.expand_as(e), e)

@@ -20,7 +20,8 @@ floor)::
 The two ops differ in what they do with ``E``: ``ibert.softmax`` never forms it (it folds
 ``2^(n-q)`` into a rounding shift), ``fqvit.softmax`` materialises it. This module holds the
 constants, the checks that bound ``z``, and one integer helper per datapath (written
-separately on purpose: the Numba helper works on scalars, the torch helper on tensors).
+separately on purpose: the Numba helper works on scalars, the torch helpers on tensors, one of
+them on whole rows, ``D = X - max(X)``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class IExpConstants:
     def z_low(self) -> int:
         """``z(x0 + 1)``: the smallest ``z`` (``z`` increases with ``r`` on ``[x0+1, 0]``)."""
         return self.z(self.x0 + 1)
+
+    def registers(self) -> dict[str, int]:
+        """The three register values ``{"x0", "bq", "cq"}`` as an op's config lists them."""
+        return {"x0": self.x0, "bq": self.bq, "cq": self.cq}
 
 
 def constants(scale_in: float) -> IExpConstants:
@@ -190,6 +195,12 @@ def torch_iexp_qz(d: torch.Tensor, x0: int, bq: int, cq: int, n: int) -> tuple[t
     return q, r * (r + bq) + cq
 
 
+def torch_row_iexp_qz(rows: torch.Tensor, x0: int, bq: int, cq: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """PyTorch: ``(q, z)`` of ``D = X - max(X)`` for int64 ``(R, C)`` rows ``X``."""
+    d = rows - rows.max(dim=1, keepdim=True).values
+    return torch_iexp_qz(d, x0, bq, cq, n)
+
+
 __all__ = [
     "LN2",
     "POLY_A",
@@ -206,4 +217,5 @@ __all__ = [
     "nearest_accepted",
     "nb_iexp_qz",
     "torch_iexp_qz",
+    "torch_row_iexp_qz",
 ]

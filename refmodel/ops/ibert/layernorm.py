@@ -12,7 +12,8 @@ For one row ``X`` of ``C`` integers (scale ``s``, signed ``in_bits``) and the fl
     YN  = (Y * F) >> 1                          ~ 2^30 (x - mu) / (sigma sqrt(C))
     OUT_c = sign(gamma_c) * (YN_c + BI_c)
 
-with the per-channel constants (float64 then floor, D0)::
+with the per-channel constants (float64 then floor, D0; shared with ``ivit.layernorm`` in
+``refmodel.ops.layernorm_affine``)::
 
     sf0  = sqrt(C) / 2^30
     BI_c = floor((beta_c / gamma_c) / sf0)
@@ -35,8 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from refmodel.fixedpoint import signed_width
 from refmodel.jit import prange, rows_kernel
+from refmodel.ops import layernorm_affine as affine
 from refmodel.ops import nbint, params, torchint
 from refmodel.ops.kernel import IntSpec, Kernel
 
@@ -45,7 +46,7 @@ F_BITS = 31
 #: ``V``, ``OUT`` and every other intermediate must stay below this magnitude (D14).
 LIMIT = 1 << 62
 #: The narrowest declared output; wider biases (or shifts) widen it to the proven width.
-MIN_OUT_BITS = 32
+MIN_OUT_BITS = affine.MIN_OUT_BITS
 MAX_SHIFT = 31
 
 Interval = tuple[int, int]
@@ -89,8 +90,6 @@ def bounds(config: dict[str, Any]) -> dict[str, Interval]:
     rmax = math.isqrt(vmax)
     std_max = max(1, rmax << s)
     yn = yn_bounds(s, c)
-    bis, signs = config["bi"], config["gamma_sign"]
-    outs = [(min(g * (yn[0] + bi), g * (yn[1] + bi)), max(g * (yn[0] + bi), g * (yn[1] + bi))) for bi, g in zip(bis, signs)]
     return {
         "SUM": (c * lo, c * hi),
         "MU": (lo, hi),
@@ -102,7 +101,7 @@ def bounds(config: dict[str, Any]) -> dict[str, Interval]:
         "F": ((1 << F_BITS) // std_max, 1 << F_BITS),
         "YF": (2 * yn[0], 2 * yn[1] + 1),
         "YN": yn,
-        "OUT": (min(o[0] for o in outs), max(o[1] for o in outs)),
+        "OUT": affine.out_range(yn, config["bi"], [g < 0 for g in config["gamma_sign"]]),
     }
 
 
@@ -128,7 +127,7 @@ def bias_range(shift: int, channels: int) -> Interval:
 
 def out_width(config: dict[str, Any]) -> int:
     """The declared output width: ``max(32, signed width of bounds(config)["OUT"])``."""
-    return max(MIN_OUT_BITS, signed_width(*bounds(config)["OUT"]))
+    return affine.out_width(*bounds(config)["OUT"])
 
 
 def max_in_bits(shift: int, channels: int) -> int:
@@ -145,11 +144,11 @@ def derive(gamma: np.ndarray, beta: np.ndarray, shift: int, in_bits: int) -> dic
     reach ``2^62``; never for ``shift <= 31``), ``in_bits`` (``V`` could reach ``2^62``) or
     ``beta`` (a channel whose ``BI_c`` lets ``|OUT|`` reach ``2^62``)."""
     channels = int(gamma.size)
-    zero = np.flatnonzero(gamma == 0.0)
-    if zero.size:
+    zero = affine.first_zero(gamma)
+    if zero is not None:
         raise ValueError(
             f"gamma: must be non-zero in every channel (integer LayerNorm cannot represent gamma = 0); "
-            f"channel {int(zero[0])} is 0"
+            f"channel {zero} is 0"
         )
     shifts = accepted_shifts(channels)
     if shift not in shifts:
@@ -162,12 +161,11 @@ def derive(gamma: np.ndarray, beta: np.ndarray, shift: int, in_bits: int) -> dic
             f"in_bits: {in_bits} lets V reach 2^62 for C={channels}, shift={shift}; accepted range "
             f"[{params.MIN_BITS}, {max_in_bits(shift, channels)}]"
         )
-    sf0 = math.sqrt(channels) / 2.0**30
+    sf0 = affine.sf0(channels)
     bi_lo, bi_hi = bias_range(shift, channels)
     bis = []
     for c, (g, b) in enumerate(zip(gamma.tolist(), beta.tolist())):
-        q = (b / g) / sf0
-        bi = math.floor(q) if math.isfinite(q) else None
+        q, bi = affine.bias_int(g, b, sf0)  # bi is None past 2^62, outside [bi_lo, bi_hi] too
         if bi is None or not bi_lo <= bi <= bi_hi:
             raise ValueError(
                 f"beta: channel {c}: BI = floor((beta/gamma) / sf0) = {q:.6g} must lie in "
@@ -242,12 +240,11 @@ def make(scale_in: Any, gamma: Any, beta: Any, shift: int = 0, in_bits: int = 16
     shift = params.integer("shift", shift, 0, MAX_SHIFT)
     in_bits = params.bits("in_bits", in_bits)
     config = derive(g, b, shift, in_bits)
-    sf0 = math.sqrt(g.size) / 2.0**30
     return IbertLayerNorm(
         params={"scale_in": s_in, "gamma": g, "beta": b, "shift": shift, "in_bits": in_bits},
         config=config,
         in_spec=IntSpec(in_bits, True),
         out_spec=IntSpec(config["out_bits"], True),
-        scale_out=sf0 * np.abs(g),
+        scale_out=affine.scale_out(g),
         channels=int(g.size),
     )

@@ -92,9 +92,7 @@ def derive(scale_in: float, out_bits: int = 16, n: int = 30, in_bits: int = 8) -
             f"(see docs/ops/ibert.softmax.md, 'Monotonicity')"
         )
     return {
-        "x0": k.x0,
-        "bq": k.bq,
-        "cq": k.cq,
+        **k.registers(),
         "n": n,
         "m": m,
         "c": c,
@@ -120,10 +118,7 @@ def _softmax_rows(x, x0, bq, cq, n, m, c, out_shift):
     shift0 = c - n  # the rounding shift at q = 0; at quotient q it is shift0 + q
     num = np.int64(1) << 32
     for i in prange(rows):
-        mx = x[i, 0]
-        for j in range(1, cols):
-            if x[i, j] > mx:
-                mx = x[i, j]
+        mx = nbint.row_max(x, i)
         ssum = 0
         for j in range(cols):
             q, z = iexp.nb_iexp_qz(x[i, j] - mx, neg_x0, bq, cq, d_min)
@@ -145,8 +140,7 @@ class IBertSoftmax(Kernel):
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         k = self.config
-        d = rows - rows.max(dim=1, keepdim=True).values
-        q, z = iexp.torch_iexp_qz(d, k["x0"], k["bq"], k["cq"], k["n"])
+        q, z = iexp.torch_row_iexp_qz(rows, k["x0"], k["bq"], k["cq"], k["n"])
         e16 = torchint.rne_shift(z * k["m"], q + (k["c"] - k["n"])).clamp(E16_MIN, E16_MAX)
         ssum = e16.sum(dim=1, keepdim=True)
         f = torch.div(torch.full_like(ssum, 1 << NORM_BITS), ssum, rounding_mode="floor")

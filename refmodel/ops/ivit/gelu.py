@@ -19,33 +19,25 @@ For a signed input row ``X`` (one token, scale ``s``, last axis = channels)::
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import torch
 
 from refmodel.jit import prange, rows_kernel
-from refmodel.ops import params
+from refmodel.ops import nbint
 from refmodel.ops.ivit import shiftexp
-from refmodel.ops.kernel import IntSpec, Kernel
+from refmodel.ops.kernel import IntSpec
 
 #: The method's 31-bit limit: clamp value of each ``E + Em`` and numerator of the factor.
-SUM_MAX = (1 << 31) - 1
+SUM_MAX = shiftexp.SUM_MAX
 #: sigmoid(1.702 x) approximates GELU(x) (I-ViT's constant).
 SIGMOID_GAIN = 1.702
 
 
 def derive(scale_in: float, sig_bits: int, n: int, in_bits: int) -> dict[str, int]:
     """The register values of ShiftGELU: ``x0``, ``n``, the sigmoid shift and the 31-bit limit."""
-    return {
-        "x0": shiftexp.exp_unit("scale_in", scale_in, n, SIGMOID_GAIN),
-        "n": n,
-        "shift": 32 - sig_bits,
-        "sum_max": SUM_MAX,
-        "in_bits": in_bits,
-        "sig_bits": sig_bits,
-    }
+    return {**shiftexp.registers(scale_in, n, in_bits, sig_bits, SIGMOID_GAIN), "sig_bits": sig_bits}
 
 
 @rows_kernel
@@ -53,16 +45,11 @@ def _gelu_rows(x, x0, n, shift, sum_max, table_len, covers):
     """ShiftGELU on each row (token). ``E`` comes from a per-call table over ``t = M - X``
     exactly as in ``ivit.softmax``; ``Em`` (one per row) from the capped helper."""
     rows, cols = x.shape
-    table = np.empty(table_len, dtype=np.int64)
-    for t in range(table_len):
-        table[t] = shiftexp.shift_exp(-t, x0, n)
+    table = shiftexp.exp_table(table_len, x0, n)
     last = table_len - 1
     out = np.empty_like(x)
     for i in prange(rows):
-        m = x[i, 0]
-        for j in range(1, cols):
-            if x[i, j] > m:
-                m = x[i, j]
+        m = nbint.row_max(x, i)
         em = shiftexp.shift_exp(-m, x0, n)
         for j in range(cols):
             t = m - x[i, j]
@@ -78,18 +65,9 @@ def _gelu_rows(x, x0, n, shift, sum_max, table_len, covers):
     return out
 
 
-class IViTGelu(Kernel):
+class IViTGelu(shiftexp.ShiftExpKernel):
     name = "ivit.gelu"
-
-    @cached_property
-    def _plan(self) -> tuple[int, bool]:
-        cfg = self.config
-        return shiftexp.table_plan(cfg["x0"], cfg["n"], cfg["in_bits"])
-
-    def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
-        cfg = self.config
-        table_len, covers = self._plan
-        return _gelu_rows(rows, cfg["x0"], cfg["n"], cfg["shift"], cfg["sum_max"], table_len, covers)
+    _rows = staticmethod(_gelu_rows)
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         cfg = self.config
@@ -104,15 +82,11 @@ class IViTGelu(Kernel):
 
 def make(scale_in: Any, sig_bits: int = 8, n: int = 23, in_bits: int = 8) -> IViTGelu:
     """Build ShiftGELU for an input scale ``scale_in`` (``docs/ops/ivit.gelu.md``)."""
-    s_in = params.scalar_scale("scale_in", scale_in)
-    sig_bits = params.bits("sig_bits", sig_bits)
-    n = params.integer("n", n, 1, 30)
-    in_bits = params.bits("in_bits", in_bits)
-    config = derive(s_in, sig_bits, n, in_bits)
+    p = shiftexp.checked_params(scale_in, "sig_bits", sig_bits, n, in_bits)
     return IViTGelu(
-        params={"scale_in": s_in, "sig_bits": sig_bits, "n": n, "in_bits": in_bits},
-        config=config,
-        in_spec=IntSpec(in_bits, True),
-        out_spec=IntSpec(in_bits + sig_bits - 1, True),
-        scale_out=s_in * 2.0 ** -(sig_bits - 1),
+        params=p,
+        config=derive(p["scale_in"], p["sig_bits"], p["n"], p["in_bits"]),
+        in_spec=IntSpec(p["in_bits"], True),
+        out_spec=IntSpec(p["in_bits"] + p["sig_bits"] - 1, True),
+        scale_out=p["scale_in"] * 2.0 ** -(p["sig_bits"] - 1),
     )

@@ -13,7 +13,8 @@ For a signed input row ``X`` of ``C`` channels (one token)::
     OUT_c = sign(gamma_c) * (YN_c + BI_c)         (D15)
 
 with, per channel (float64, D0), ``sf0 = sqrt(C) / 2^30``, ``BI_c = floor((beta_c/gamma_c) /
-sf0)`` and output scale ``sf0 * |gamma_c|``. ``OUT`` is declared signed ``out_bits`` wide,
+sf0)`` and output scale ``sf0 * |gamma_c|`` (shared with ``ibert.layernorm`` in
+``refmodel.ops.layernorm_affine``). ``OUT`` is declared signed ``out_bits`` wide,
 ``out_bits = max(32, signed width of the proven OUT range)`` (:func:`out_bounds`; 33 bits at
 ``|beta_c / gamma_c| = 40``, ``C = 192``). Refused (D14): biases for which ``|OUT|`` could reach
 ``2^62``, and ``in_bits``/``C`` for which ``V`` could. See ``docs/ops/ivit.layernorm.md``.
@@ -29,8 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from refmodel.fixedpoint import signed_width
 from refmodel.jit import prange, rows_kernel
+from refmodel.ops import layernorm_affine as affine
 from refmodel.ops import nbint, params, torchint
 from refmodel.ops.kernel import IntSpec, Kernel
 
@@ -47,7 +48,7 @@ YN_LO, YN_HI = -(1 << 30), (1 << 30) - 1
 #: ``YN`` in ``[YN_LO, YN_HI]``.
 BIAS_LO, BIAS_HI = -(V_LIMIT - 1) - YN_LO, (V_LIMIT - 1) - YN_HI
 #: The narrowest declared output; wider biases widen it to the proven width.
-MIN_OUT_BITS = 32
+MIN_OUT_BITS = affine.MIN_OUT_BITS
 MAX_ITERS = 16
 
 
@@ -68,14 +69,7 @@ def variance_bound(channels: int, in_bits: int) -> int:
 def out_bounds(bias_int: list[int], negate: list[int]) -> tuple[int, int]:
     """Closed bounds of ``OUT`` over all rows: channel ``c`` gives ``YN + BI_c`` in
     ``[YN_LO + BI_c, YN_HI + BI_c]``, negated when ``negate_c = 1``."""
-    los, his = [], []
-    for bi, neg in zip(bias_int, negate):
-        lo, hi = YN_LO + bi, YN_HI + bi
-        if neg:
-            lo, hi = -hi, -lo
-        los.append(lo)
-        his.append(hi)
-    return min(los), max(his)
+    return affine.out_range((YN_LO, YN_HI), bias_int, negate)
 
 
 def derive(gamma: np.ndarray, beta: np.ndarray, iters: int, in_bits: int) -> tuple[dict[str, Any], np.ndarray]:
@@ -85,10 +79,10 @@ def derive(gamma: np.ndarray, beta: np.ndarray, iters: int, in_bits: int) -> tup
     ``ValueError`` naming ``gamma`` (a zero entry, D15), ``in_bits`` (``V`` could reach
     ``2^62``) or ``beta`` (a channel whose ``BI_c`` lets ``|OUT|`` reach ``2^62``)."""
     channels = gamma.size
-    zero = np.flatnonzero(gamma == 0.0)
-    if zero.size:
+    zero = affine.first_zero(gamma)
+    if zero is not None:
         raise ValueError(
-            f"gamma: channel {int(zero[0])} is 0; every gamma must be non-zero (D15: the integer "
+            f"gamma: channel {zero} is 0; every gamma must be non-zero (D15: the integer "
             f"LayerNorm cannot represent a zero scale)"
         )
     if variance_bound(channels, in_bits) >= V_LIMIT:
@@ -99,11 +93,10 @@ def derive(gamma: np.ndarray, beta: np.ndarray, iters: int, in_bits: int) -> tup
             f"{variance_bound(channels, in_bits)} >= 2^62; accepted for {channels} channels: "
             f"{accepted}, got {in_bits}"
         )
-    sf0 = math.sqrt(channels) / 2.0**30
+    sf0 = affine.sf0(channels)
     bias_int: list[int] = []
     for c, (g, b) in enumerate(zip(gamma.tolist(), beta.tolist())):
-        ratio = (b / g) / sf0
-        bi = math.floor(ratio) if math.isfinite(ratio) and abs(ratio) < 2.0**62 else None
+        ratio, bi = affine.bias_int(g, b, sf0)
         if bi is None or not BIAS_LO <= bi <= BIAS_HI:
             shown = bi if bi is not None else f"{ratio!r} (not representable)"
             raise ValueError(
@@ -122,9 +115,9 @@ def derive(gamma: np.ndarray, beta: np.ndarray, iters: int, in_bits: int) -> tup
         "bias_int": bias_int,
         "negate": negate,
         "in_bits": in_bits,
-        "out_bits": max(MIN_OUT_BITS, signed_width(*out_bounds(bias_int, negate))),
+        "out_bits": affine.out_width(*out_bounds(bias_int, negate)),
     }
-    return config, sf0 * np.abs(gamma)
+    return config, affine.scale_out(gamma)
 
 
 @rows_kernel

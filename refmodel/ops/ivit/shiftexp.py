@@ -11,6 +11,10 @@ For an integer ``D`` (a real value ``D * s``), ``x0 = floor(-1 / s) < 0`` and ``
 This is the PyTorch reference variant of the method (``spec/upstream-kernels.md`` section
 4.1), not the TVM one: the half bit of ``rr / 2`` is kept whenever ``n - q >= 1``.
 
+Both ops share their register derivation (:func:`registers`), their parameter checks
+(:func:`checked_params`), the Numba exp table (:func:`exp_table`, :func:`table_plan`) and the
+kernel base :class:`ShiftExpKernel`; their datapaths after ``E`` differ.
+
 For ``D <= 0``: ``P <= 0``, ``0 <= q <= n`` and ``|x0| <= E <= |x0| * 2^n``. For ``D > 0``
 (I-ViT GELU's ``-max``) ``q < 0`` and ``E`` can be astronomically large; the callers only use
 ``min(E, 2^31)`` (anything >= 2^31 is clamped away by the method's own 31-bit sum), so both
@@ -25,14 +29,22 @@ from __future__ import annotations
 
 import math
 import sys
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
 
 from refmodel.jit import scalar_helper
+from refmodel.ops import params
+from refmodel.ops.kernel import Kernel
 
 #: The saturation value of both helpers: ``min(E, EXP_CAP)``.
 EXP_CAP = 1 << 31
+#: The method's 31-bit limit: clamp value of the exp sum and numerator of the factor.
+SUM_MAX = (1 << 31) - 1
+#: Largest accepted ``n`` (``|x0| >= 1`` and ``|x0| * 2^n < 2^31``).
+N_MAX = 30
 #: Largest exp table a Numba kernel builds per call (entries); beyond it, it computes.
 TABLE_CAP = 4096
 
@@ -64,6 +76,30 @@ def exp_unit(name: str, scale: float, n: int, gain: float = 1.0) -> int:
             f"got {scale!r}"
         )
     return x0
+
+
+def checked_params(scale_in: Any, width_name: str, width: int, n: int, in_bits: int) -> dict[str, Any]:
+    """The validated parameters of an I-ViT shift-exp op, checked in this order:
+    ``{"scale_in": float, width_name: bits, "n": 1..N_MAX, "in_bits": bits}``."""
+    return {
+        "scale_in": params.scalar_scale("scale_in", scale_in),
+        width_name: params.bits(width_name, width),
+        "n": params.integer("n", n, 1, N_MAX),
+        "in_bits": params.bits("in_bits", in_bits),
+    }
+
+
+def registers(scale_in: float, n: int, in_bits: int, width: int, gain: float = 1.0) -> dict[str, int]:
+    """The register values both ops share: ``x0 = exp_unit(scale_in, n, gain)``, ``n``,
+    ``shift = 32 - width`` (``(E * F) >> shift`` keeps ``width - 1`` bits of the 31-bit
+    product), ``sum_max = 2^31 - 1`` and ``in_bits``."""
+    return {
+        "x0": exp_unit("scale_in", scale_in, n, gain),
+        "n": n,
+        "shift": 32 - width,
+        "sum_max": SUM_MAX,
+        "in_bits": in_bits,
+    }
 
 
 def table_plan(x0: int, n: int, in_bits: int) -> tuple[int, bool]:
@@ -129,6 +165,15 @@ def shift_exp(d: int, x0: int, n: int) -> int:
 
 
 @scalar_helper
+def exp_table(table_len: int, x0: int, n: int) -> np.ndarray:
+    """Numba: the exp table ``T[t] = shift_exp(-t, x0, n)`` for ``0 <= t < table_len``."""
+    table = np.empty(table_len, dtype=np.int64)
+    for t in range(table_len):
+        table[t] = shift_exp(-t, x0, n)
+    return table
+
+
+@scalar_helper
 def floor_div_pos(num: int, den: int) -> int:
     """Numba: ``num // den`` exactly, for ``0 <= num < 2^53`` and ``1 <= den < 2^53``.
 
@@ -157,3 +202,21 @@ def shift_exp_torch(d: torch.Tensor, x0: int, n: int) -> torch.Tensor:
     e = torch.bitwise_right_shift(torch.bitwise_left_shift(rr - 2 * x0, safe_sh), 1)
     e = torch.clamp(e, max=EXP_CAP)
     return torch.where(big, torch.full_like(e, EXP_CAP), e)
+
+
+class ShiftExpKernel(Kernel):
+    """Base of the I-ViT shift-exp ops: the Numba kernel's table plan, from the config, and
+    the call of the op's Numba kernel ``_rows(x, x0, n, shift, sum_max, table_len, covers)``
+    (a ``staticmethod`` each subclass sets)."""
+
+    _rows: Any
+
+    @cached_property
+    def _plan(self) -> tuple[int, bool]:
+        cfg = self.config
+        return table_plan(cfg["x0"], cfg["n"], cfg["in_bits"])
+
+    def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        table_len, covers = self._plan
+        return self._rows(rows, cfg["x0"], cfg["n"], cfg["shift"], cfg["sum_max"], table_len, covers)

@@ -18,31 +18,23 @@ refused (a single exp term would not fit the method's 31-bit sum). See
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import torch
 
 from refmodel.jit import prange, rows_kernel
-from refmodel.ops import params
+from refmodel.ops import nbint
 from refmodel.ops.ivit import shiftexp
-from refmodel.ops.kernel import IntSpec, Kernel
+from refmodel.ops.kernel import IntSpec
 
 #: The method's 31-bit limit: clamp value of the row sum and numerator of the factor.
-SUM_MAX = (1 << 31) - 1
+SUM_MAX = shiftexp.SUM_MAX
 
 
 def derive(scale_in: float, out_bits: int, n: int, in_bits: int) -> dict[str, int]:
     """The register values of Shiftmax: ``x0``, ``n``, the output shift and the 31-bit limit."""
-    return {
-        "x0": shiftexp.exp_unit("scale_in", scale_in, n),
-        "n": n,
-        "shift": 32 - out_bits,
-        "sum_max": SUM_MAX,
-        "in_bits": in_bits,
-        "out_bits": out_bits,
-    }
+    return {**shiftexp.registers(scale_in, n, in_bits, out_bits), "out_bits": out_bits}
 
 
 @rows_kernel
@@ -52,16 +44,11 @@ def _softmax_rows(x, x0, n, shift, sum_max, table_len, covers):
     ``covers``, every reachable ``t`` past the table's end has the last entry's value
     (``t >= t_sat`` gives ``E = |x0|``); otherwise such ``t`` are computed directly."""
     rows, cols = x.shape
-    table = np.empty(table_len, dtype=np.int64)
-    for t in range(table_len):
-        table[t] = shiftexp.shift_exp(-t, x0, n)
+    table = shiftexp.exp_table(table_len, x0, n)
     last = table_len - 1
     out = np.empty_like(x)
     for i in prange(rows):
-        m = x[i, 0]
-        for j in range(1, cols):
-            if x[i, j] > m:
-                m = x[i, j]
+        m = nbint.row_max(x, i)
         total = 0
         if covers:
             for j in range(cols):
@@ -86,23 +73,14 @@ def _softmax_rows(x, x0, n, shift, sum_max, table_len, covers):
     return out
 
 
-class IViTSoftmax(Kernel):
+class IViTSoftmax(shiftexp.ShiftExpKernel):
     name = "ivit.softmax"
-
-    @cached_property
-    def _plan(self) -> tuple[int, bool]:
-        cfg = self.config
-        return shiftexp.table_plan(cfg["x0"], cfg["n"], cfg["in_bits"])
+    _rows = staticmethod(_softmax_rows)
 
     def check_rows(self, columns: int) -> None:
         # The int64 row accumulator holds at most columns * 2^31 (D14).
         if columns >= 1 << 32:
             raise ValueError(f"q: rows of {columns} elements exceed 2^32 - 1, the int64 sum's limit")
-
-    def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
-        cfg = self.config
-        table_len, covers = self._plan
-        return _softmax_rows(rows, cfg["x0"], cfg["n"], cfg["shift"], cfg["sum_max"], table_len, covers)
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         cfg = self.config
@@ -115,15 +93,11 @@ class IViTSoftmax(Kernel):
 
 def make(scale_in: Any, out_bits: int = 16, n: int = 15, in_bits: int = 8) -> IViTSoftmax:
     """Build Shiftmax for an input scale ``scale_in`` (``docs/ops/ivit.softmax.md``)."""
-    s_in = params.scalar_scale("scale_in", scale_in)
-    out_bits = params.bits("out_bits", out_bits)
-    n = params.integer("n", n, 1, 30)
-    in_bits = params.bits("in_bits", in_bits)
-    config = derive(s_in, out_bits, n, in_bits)
+    p = shiftexp.checked_params(scale_in, "out_bits", out_bits, n, in_bits)
     return IViTSoftmax(
-        params={"scale_in": s_in, "out_bits": out_bits, "n": n, "in_bits": in_bits},
-        config=config,
-        in_spec=IntSpec(in_bits, True),
-        out_spec=IntSpec(out_bits, False),
-        scale_out=2.0 ** -(out_bits - 1),
+        params=p,
+        config=derive(p["scale_in"], p["out_bits"], p["n"], p["in_bits"]),
+        in_spec=IntSpec(p["in_bits"], True),
+        out_spec=IntSpec(p["out_bits"], False),
+        scale_out=2.0 ** -(p["out_bits"] - 1),
     )

@@ -17,30 +17,7 @@ from typing import Any
 
 import numpy as np
 
-
-class Ranges:
-    """Smallest and largest value seen for each named intermediate."""
-
-    def __init__(self) -> None:
-        self.lo: dict[str, int] = {}
-        self.hi: dict[str, int] = {}
-
-    def see(self, name: str, value: int) -> int:
-        self.lo[name] = min(self.lo.get(name, value), value)
-        self.hi[name] = max(self.hi.get(name, value), value)
-        return value
-
-    def as_dict(self) -> dict[str, tuple[int, int]]:
-        return {k: (self.lo[k], self.hi[k]) for k in self.lo}
-
-
-def round_half_even(q: Fraction) -> int:
-    """The integer nearest ``q``; ties to even."""
-    fl = math.floor(q)
-    rest = q - fl
-    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and fl % 2 == 1):
-        fl += 1
-    return fl
+from tests.ops.helpers import Ranges, round_half_even
 
 
 def floor_log2(q: Fraction) -> int:

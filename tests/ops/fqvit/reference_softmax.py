@@ -8,24 +8,12 @@ tests can hold each to the width the op document gives it (decision D14).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from refmodel.fixedpoint import rne_div
-
-
-class Ranges:
-    """Running ``[min, max]`` of named integer intermediates."""
-
-    def __init__(self) -> None:
-        self.bounds: dict[str, list[int]] = {}
-
-    def see(self, name: str, value: int) -> int:
-        lo_hi = self.bounds.setdefault(name, [value, value])
-        lo_hi[0] = min(lo_hi[0], value)
-        lo_hi[1] = max(lo_hi[1], value)
-        return value
+from tests.ops.helpers import Ranges, reference_rows
 
 
 def iexp30(d: int, config: dict, ranges: Ranges | None = None) -> int:
@@ -62,15 +50,7 @@ def lis_row(row: Sequence[int], config: dict, ranges: Ranges) -> tuple[list[int]
 
 def reference_lis(q: np.ndarray, config: dict) -> tuple[np.ndarray, Ranges, list[dict]]:
     """Rows of the last axis of ``q``: (codes int64 of ``q``'s shape, ranges, per-row facts)."""
-    arr = np.asarray(q)
-    rows = arr.reshape(-1, arr.shape[-1])
-    ranges = Ranges()
-    outs, facts = [], []
-    for row in rows:
-        o, fct = lis_row(row.tolist(), config, ranges)
-        outs.append(o)
-        facts.append(fct)
-    return np.array(outs, dtype=np.int64).reshape(arr.shape), ranges, facts
+    return reference_rows(q, config, lis_row)
 
 
 def documented_bounds(config: dict, columns: int) -> dict[str, tuple[int, int]]:
@@ -93,11 +73,3 @@ def documented_bounds(config: dict, columns: int) -> dict[str, tuple[int, int]]:
         "code": (0, (columns * e_max).bit_length()),
         "out": (0, config["zero_code"]),
     }
-
-
-def within(observed: Ranges, bounds: dict[str, tuple[int, int]]) -> Iterable[str]:
-    """Names of intermediates whose observed range leaves its documented bounds."""
-    for name, (lo, hi) in observed.bounds.items():
-        blo, bhi = bounds[name]
-        if lo < blo or hi > bhi:
-            yield f"{name}: observed [{lo}, {hi}] outside documented [{blo}, {bhi}]"

@@ -16,6 +16,7 @@ from refmodel import ops
 from refmodel.ops.fqvit import layernorm as ln
 from refmodel.ops.fqvit import layernorm_agreement as agreement
 from tests.ops.fqvit.reference_layernorm import layernorm_reference, reference_constants
+from tests.ops.helpers import both
 from tests.strategies import MAX_ROWS, int_arrays, scales
 
 INT64_SAFE = 1 << 62
@@ -49,13 +50,6 @@ def build(p: dict) -> ln.FqvitLayerNorm:
     except ValueError as err:
         assume(not str(err).startswith(("in_bits:", "gamma:", "beta:")))
         raise
-
-
-def both(k: ln.FqvitLayerNorm, q: np.ndarray) -> np.ndarray:
-    """The Numba output, after checking the PyTorch twin gives the same."""
-    got = k.sim(q)
-    np.testing.assert_array_equal(got, k.fakequant(torch.from_numpy(q)).numpy())
-    return got
 
 
 def check_against_reference(k: ln.FqvitLayerNorm, q: np.ndarray) -> dict[str, tuple[int, int]]:

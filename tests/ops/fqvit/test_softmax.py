@@ -3,6 +3,7 @@ their probabilities, monotonicity, row-length limits and refusals behave as docu
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -16,7 +17,8 @@ from refmodel import ops
 from refmodel.fixedpoint import rne_div
 from refmodel.ops.fqvit.softmax import decode, max_columns
 from refmodel.ops.ibert import iexp
-from tests.ops.fqvit.reference_softmax import documented_bounds, iexp30, log2_code, reference_lis, within
+from tests.ops.fqvit.reference_softmax import documented_bounds, iexp30, log2_code, reference_lis
+from tests.ops.helpers import assert_inputs_refused, both, make_or_reject, within
 from tests.strategies import int_arrays, scales, shapes, widths
 
 plain = pytest.mark.plain
@@ -29,19 +31,7 @@ def build(**kwargs) -> ops.Kernel:
     return ops.make("fqvit.softmax", **kwargs)
 
 
-def build_or_reject(**kwargs) -> ops.Kernel:
-    """Build, and let hypothesis discard the rare scale refused as non-monotone."""
-    try:
-        return build(**kwargs)
-    except ValueError as err:
-        assume("not monotone" not in str(err))
-        raise
-
-
-def both(k: ops.Kernel, q: np.ndarray) -> np.ndarray:
-    got = k.sim(q)
-    np.testing.assert_array_equal(got, k.fakequant(torch.from_numpy(q)).numpy())
-    return got
+build_or_reject = functools.partial(make_or_reject, "fqvit.softmax")
 
 
 def draw_input(data, k: ops.Kernel, in_bits: int) -> np.ndarray:
@@ -283,8 +273,4 @@ def test_bad_parameters_name_the_parameter(kwargs, param):
 @plain
 def test_out_of_range_input_is_refused():
     k = build(scale_in=0.05, in_bits=6)
-    for bad in ([[32, 0]], [[-33, 0]]):
-        with pytest.raises(ValueError, match="^q:"):
-            k.sim(np.array(bad))
-        with pytest.raises(ValueError, match="^q:"):
-            k.fakequant(torch.tensor(bad))
+    assert_inputs_refused(k, ([[32, 0]], [[-33, 0]]))

@@ -14,21 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-class Ranges:
-    """Running ``[min, max]`` of named integer intermediates."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, list[int]] = {}
-
-    def see(self, name: str, value: int) -> int:
-        lo_hi = self.seen.setdefault(name, [value, value])
-        lo_hi[0] = min(lo_hi[0], value)
-        lo_hi[1] = max(lo_hi[1], value)
-        return value
-
-    def as_dict(self) -> dict[str, tuple[int, int]]:
-        return {k: (v[0], v[1]) for k, v in self.seen.items()}
+from tests.ops.helpers import Ranges
 
 
 def reference_constants(s: float) -> dict[str, int]:

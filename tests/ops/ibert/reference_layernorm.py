@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tests.ops.ibert.reference_gelu import Ranges
+from tests.ops.helpers import Ranges, round_half_even
 
 
 def reference_constants(gamma: Sequence[float], beta: Sequence[float]) -> dict[str, list[int]]:
@@ -25,15 +25,6 @@ def reference_constants(gamma: Sequence[float], beta: Sequence[float]) -> dict[s
         "bi": [math.floor((float(b) / float(g)) / sf0) for g, b in zip(gamma, beta)],
         "gamma_sign": [1 if g > 0 else -1 for g in gamma],
     }
-
-
-def round_half_even(q: Fraction) -> int:
-    """The integer nearest ``q``; ties to even."""
-    fl = math.floor(q)
-    rest = q - fl
-    if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and fl % 2 == 1):
-        fl += 1
-    return fl
 
 
 def layernorm_row(row: Sequence[int], bi: Sequence[int], sgn: Sequence[int], shift: int, rg: Ranges) -> list[int]:

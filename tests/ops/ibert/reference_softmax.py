@@ -8,28 +8,12 @@ against the width the op document gives it (decision D14).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from refmodel.fixedpoint import rne_shift, saturate
-
-
-class Ranges:
-    """Running ``[min, max]`` of named integer intermediates."""
-
-    def __init__(self) -> None:
-        self.bounds: dict[str, list[int]] = {}
-
-    def see(self, name: str, value: int) -> int:
-        lo_hi = self.bounds.setdefault(name, [value, value])
-        lo_hi[0] = min(lo_hi[0], value)
-        lo_hi[1] = max(lo_hi[1], value)
-        return value
-
-    def __getitem__(self, name: str) -> tuple[int, int]:
-        lo, hi = self.bounds[name]
-        return lo, hi
+from tests.ops.helpers import Ranges, reference_rows
 
 
 def exp16(d: int, config: dict, ranges: Ranges | None = None) -> int:
@@ -65,15 +49,7 @@ def softmax_row(row: Sequence[int], config: dict, ranges: Ranges) -> tuple[list[
 
 def reference_softmax(q: np.ndarray, config: dict) -> tuple[np.ndarray, Ranges, list[dict]]:
     """Rows of the last axis of ``q``: (outputs int64 of ``q``'s shape, ranges, per-row facts)."""
-    arr = np.asarray(q)
-    rows = arr.reshape(-1, arr.shape[-1])
-    ranges = Ranges()
-    outs, facts = [], []
-    for row in rows:
-        o, fct = softmax_row(row.tolist(), config, ranges)
-        outs.append(o)
-        facts.append(fct)
-    return np.array(outs, dtype=np.int64).reshape(arr.shape), ranges, facts
+    return reference_rows(q, config, softmax_row)
 
 
 def documented_bounds(config: dict, columns: int) -> dict[str, tuple[int, int]]:
@@ -98,11 +74,3 @@ def documented_bounds(config: dict, columns: int) -> dict[str, tuple[int, int]]:
         "e16_times_f": (0, 32767 * ((1 << 32) // 32767)),
         "out": (0, (1 << config["out_bits"]) - 1),
     }
-
-
-def within(observed: Ranges, bounds: dict[str, tuple[int, int]]) -> Iterable[str]:
-    """Names of intermediates whose observed range leaves its documented bounds."""
-    for name, (lo, hi) in observed.bounds.items():
-        blo, bhi = bounds[name]
-        if lo < blo or hi > bhi:
-            yield f"{name}: observed [{lo}, {hi}] outside documented [{blo}, {bhi}]"

@@ -8,24 +8,19 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from refmodel import ops
 from refmodel.ops.ivit.layernorm import variance_bound
+from tests.ops.helpers import assert_inputs_refused, run_both, signed_bits
 from tests.ops.ivit import reference
 from tests.strategies import MAX_COLS, MAX_ROWS, int_arrays
 
 pytestmark = pytest.mark.plain
 
-LIMIT31 = 2**31 - 1
+LIMIT31 = reference.LIMIT31
 LIMIT62 = 2**62
-
-
-def signed_bits(lo: int, hi: int) -> int:
-    """The smallest two's-complement width holding ``[lo, hi]`` (independent of refmodel)."""
-    return max((x if x >= 0 else -x - 1).bit_length() + 1 for x in (lo, hi))
 
 
 def declared_bits(bias_int: list[int], negate: list[int]) -> int:
@@ -33,14 +28,6 @@ def declared_bits(bias_int: list[int], negate: list[int]) -> int:
     negated when ``negate_c``."""
     ends = [e for bi, n in zip(bias_int, negate) for e in ((-(2**30) + bi, 2**30 - 1 + bi) if not n else (-(2**30 - 1 + bi), 2**30 - bi))]
     return max(32, signed_bits(min(ends), max(ends)))
-
-
-def run_both(k, q: np.ndarray) -> np.ndarray:
-    got = k.sim(q)
-    twin = k.fakequant(torch.from_numpy(q)).numpy()
-    np.testing.assert_array_equal(got, twin)
-    assert got.dtype == np.int64 and got.shape == q.shape
-    return got
 
 
 def check_reference(k, q: np.ndarray) -> reference.Ranges:
@@ -366,11 +353,7 @@ def test_bad_parameters_name_the_parameter(kwargs, param):
 
 def test_out_of_range_input_and_wrong_channels_are_refused():
     k = ops.make("ivit.layernorm", scale_in=0.01, gamma=[1.0, 1.0], beta=[0.0, 0.0], in_bits=8)
-    for bad in ([[128, 0]], [[-129, 0]], [[1, 2, 3]]):
-        with pytest.raises(ValueError, match="^q:"):
-            k.sim(np.array(bad))
-        with pytest.raises(ValueError, match="^q:"):
-            k.fakequant(torch.tensor(bad))
+    assert_inputs_refused(k, ([[128, 0]], [[-129, 0]], [[1, 2, 3]]))
 
 
 def test_std_above_31_bits_zeroes_the_factor():
