@@ -15,10 +15,10 @@ Cyclic shifts, window partitions and patch merging are permutations of the integ
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from refmodel.quant.act import QuantAct
+from refmodel.quant.base import QuantModel
 from refmodel.quant.blocks import QuantAttention, QuantMlp
 from refmodel.quant.exact import quantize
 from refmodel.quant.linear import QuantLinear
@@ -133,21 +133,12 @@ class QuantPatchMerging(nn.Module):
         return self.out_act.from_int(self.reduction(self.norm(_map(x16, _merge))))
 
 
-class QuantSwin(nn.Module):
+class QuantSwin(QuantModel):
     """A timm ``SwinTransformer`` with integer forward and per-slot methods from ``plan``."""
 
     def __init__(self, model: nn.Module, plan: dict[str, str], bits: int) -> None:
-        super().__init__()
-        if bits not in (6, 8):
-            raise ValueError(f"bits: must be 8 or 6, got {bits}")
-        self.model = model
-        self.bits = bits
-        self.quantized = True
+        super().__init__(model, bits, model.patch_embed.proj)
         embed = model.patch_embed
-        self.patch_size = embed.proj.kernel_size
-        self.input_act = QuantAct(bits, "input_act")
-        self.patch = QuantLinear(embed.proj, bits)
-        self.embed_act = QuantAct(RESIDUAL_BITS, "embed_act")
         self.embed_norm = LayerNormSlot("patch_embed.norm", plan["patch_embed.norm"], bits, embed.norm, out_bits=RESIDUAL_BITS)
         self.merges = nn.ModuleDict()
         self.stages = nn.ModuleList()
@@ -168,13 +159,6 @@ class QuantSwin(nn.Module):
                 out += blk.slots()
         return out + [self.norm]
 
-    def quantizers(self) -> list[nn.Module]:
-        return [m for m in self.modules() if hasattr(m, "freeze") and m is not self]
-
-    def freeze(self) -> None:
-        for m in self.quantizers():
-            m.freeze()
-
     def float_forward(self, images: torch.Tensor) -> torch.Tensor:
         m = self.model
         x = m.patch_embed.proj(images).permute(0, 2, 3, 1)
@@ -191,13 +175,8 @@ class QuantSwin(nn.Module):
         if not self.quantized:
             return self.float_forward(images)
         B, _, H, W = images.shape
-        img = self.input_act.from_real(images)
         hp, wp = H // self.patch_size[0], W // self.patch_size[1]
-        patches = F.unfold(img.q.to(torch.float64), self.patch_size, stride=self.patch_size).transpose(1, 2).to(torch.int64)
-        shadow = None
-        if img.shadow is not None:
-            shadow = F.unfold(img.shadow, self.patch_size, stride=self.patch_size).transpose(1, 2)
-        e = self.embed_act.from_int(self.patch(QTensor(patches, img.scale, img.bits, shadow=shadow)))
+        e = self.embed_patches(images)
         x16 = self.embed_norm(_map(e, lambda t: t.reshape(B, hp, wp, -1)))
         for i, blocks in enumerate(self.stages):
             if str(i) in self.merges:

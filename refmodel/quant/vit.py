@@ -21,10 +21,10 @@ non-fused attention path, reporting the same slot tensors to the probe.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from refmodel.quant.act import QuantAct
+from refmodel.quant.base import QuantModel
 from refmodel.quant.blocks import QuantAttention, QuantMlp
 from refmodel.quant.exact import quantize
 from refmodel.quant.linear import QuantLinear
@@ -68,35 +68,18 @@ class QuantBlock(nn.Module):
         return self.residual2.from_int(self.mlp(self.norm2(x16)), identity=x16)
 
 
-class QuantViT(nn.Module):
+class QuantViT(QuantModel):
     """A timm ``VisionTransformer`` with integer forward and per-slot methods from ``plan``."""
 
     def __init__(self, model: nn.Module, plan: dict[str, str], bits: int) -> None:
-        super().__init__()
-        if bits not in (6, 8):
-            raise ValueError(f"bits: must be 8 or 6, got {bits}")
-        self.model = model
-        self.bits = bits
-        self.quantized = True
+        super().__init__(model, bits, model.patch_embed.proj)
         self.blocks = nn.ModuleList(QuantBlock(i, blk, plan, bits) for i, blk in enumerate(model.blocks))
         self.norm = LayerNormSlot("norm", plan["norm"], bits, model.norm)
-        self.input_act = QuantAct(bits, "input_act")
-        self.patch = QuantLinear(model.patch_embed.proj, bits)
-        self.embed_act = QuantAct(RESIDUAL_BITS, "embed_act")
         self.pos_act = QuantAct(RESIDUAL_BITS, "pos_act")
         self.head = QuantLinear(model.head, bits)
-        self.patch_size = model.patch_embed.proj.kernel_size
 
     def slots(self) -> list[Slot]:
         return [s for blk in self.blocks for s in blk.slots()] + [self.norm]
-
-    def quantizers(self) -> list[nn.Module]:
-        return [m for m in self.modules() if hasattr(m, "freeze") and m is not self]
-
-    def freeze(self) -> None:
-        """End calibration: fix every scale."""
-        for m in self.quantizers():
-            m.freeze()
 
     def float_forward(self, images: torch.Tensor) -> torch.Tensor:
         m = self.model
@@ -108,12 +91,7 @@ class QuantViT(nn.Module):
 
     def embed(self, images: torch.Tensor) -> QTensor:
         m = self.model
-        img = self.input_act.from_real(images)
-        patches = F.unfold(img.q.to(torch.float64), self.patch_size, stride=self.patch_size).transpose(1, 2).to(torch.int64)
-        shadow = None
-        if img.shadow is not None:
-            shadow = F.unfold(img.shadow, self.patch_size, stride=self.patch_size).transpose(1, 2)
-        e = self.embed_act.from_int(self.patch(QTensor(patches, img.scale, img.bits, shadow=shadow)))
+        e = self.embed_patches(images)
         cls = m.cls_token.expand(images.shape[0], -1, -1)
         cls_q = quantize(cls, e.scale, RESIDUAL_BITS)
         tokens = QTensor(torch.cat([cls_q, e.q], dim=1), e.scale, RESIDUAL_BITS)
