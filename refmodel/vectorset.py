@@ -7,7 +7,9 @@ A set is a directory holding
   in the order of ``meta.json``'s ``layout.shape``;
 - ``cfg_<key>.hex``: one file per list-valued config constant (per-channel constants);
 - ``vectors.npz``: the same integers as int64 arrays named ``input``, ``output``, ``cfg_<key>``;
-- ``<name>.svh``: SystemVerilog ``define``s (counts, widths, file names, scalar constants);
+- ``<name>.svh``: SystemVerilog ``define``s (counts, widths, file names, scalar constants, and
+  ``RM_OP_<OP>`` naming the op as an identifier, e.g. ``RM_OP_IVIT_SOFTMAX``, so a testbench can
+  select its DUT with ```ifdef``); file names are relative to the set directory;
 - ``meta.json``: op, parameters, config, widths, rules, seed, version and the sha256 of every
   other file.
 
@@ -117,6 +119,7 @@ def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]]) -> str:
         f"`ifndef {guard}",
         f"`define {guard}",
         f'`define RM_OP "{k.name}"',
+        f"`define RM_OP_{identifier(k.name)} 1",
         f"`define RM_ROWS {rows}",
         f"`define RM_COLS {cols}",
         f"`define RM_N_VECTORS {vs.inputs.size}",

@@ -129,3 +129,21 @@ def test_a_failed_run_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         sim.main([*ARGS, "--out", str(tmp_path / "out")])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_real_deit_t_softmax_slots_pass_the_shiftmax_rtl(exported, tmp_path, capsys):
+    from refmodel.rtl import run_testbench
+
+    plan = json.loads((exported / "plan.json").read_text())
+    for entry in plan["slots"]:
+        if entry["kind"] == "softmax":
+            entry["choice"] = "ivit"
+    (tmp_path / "ivit_softmax_plan.json").write_text(json.dumps(plan))
+    out = tmp_path / "deit_t-ivit-softmax"
+    assert sim.main([*ARGS, "--plan", str(tmp_path / "ivit_softmax_plan.json"), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    softmax = [e for e in manifest["slots"] if e["op"] == "ivit.softmax"]
+    assert len(softmax) == 12
+    for entry in softmax:
+        result = run_testbench(out / entry["dir"])
+        assert (result.vectors, result.errors) == (4 * 197, 0), result.log[-2000:]

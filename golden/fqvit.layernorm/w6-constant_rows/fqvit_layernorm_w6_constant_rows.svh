@@ -2,6 +2,7 @@
 `ifndef RM_FQVIT_LAYERNORM_W6_CONSTANT_ROWS_SVH
 `define RM_FQVIT_LAYERNORM_W6_CONSTANT_ROWS_SVH
 `define RM_OP "fqvit.layernorm"
+`define RM_OP_FQVIT_LAYERNORM 1
 `define RM_ROWS 4
 `define RM_COLS 192
 `define RM_N_VECTORS 768

@@ -2,6 +2,7 @@
 `ifndef RM_FQVIT_SOFTMAX_W6_EDGES_SVH
 `define RM_FQVIT_SOFTMAX_W6_EDGES_SVH
 `define RM_OP "fqvit.softmax"
+`define RM_OP_FQVIT_SOFTMAX 1
 `define RM_ROWS 6
 `define RM_COLS 32
 `define RM_N_VECTORS 192

@@ -2,6 +2,7 @@
 `ifndef RM_IBERT_GELU_W32_ONE_COLUMN_SVH
 `define RM_IBERT_GELU_W32_ONE_COLUMN_SVH
 `define RM_OP "ibert.gelu"
+`define RM_OP_IBERT_GELU 1
 `define RM_ROWS 5
 `define RM_COLS 1
 `define RM_N_VECTORS 5

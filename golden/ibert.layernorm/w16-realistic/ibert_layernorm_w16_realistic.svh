@@ -2,6 +2,7 @@
 `ifndef RM_IBERT_LAYERNORM_W16_REALISTIC_SVH
 `define RM_IBERT_LAYERNORM_W16_REALISTIC_SVH
 `define RM_OP "ibert.layernorm"
+`define RM_OP_IBERT_LAYERNORM 1
 `define RM_ROWS 8
 `define RM_COLS 192
 `define RM_N_VECTORS 1536

@@ -2,6 +2,7 @@
 `ifndef RM_IBERT_SOFTMAX_W6_EDGES_SVH
 `define RM_IBERT_SOFTMAX_W6_EDGES_SVH
 `define RM_OP "ibert.softmax"
+`define RM_OP_IBERT_SOFTMAX 1
 `define RM_ROWS 6
 `define RM_COLS 32
 `define RM_N_VECTORS 192

@@ -2,6 +2,7 @@
 `ifndef RM_IVIT_GELU_W8_EDGES_SVH
 `define RM_IVIT_GELU_W8_EDGES_SVH
 `define RM_OP "ivit.gelu"
+`define RM_OP_IVIT_GELU 1
 `define RM_ROWS 6
 `define RM_COLS 96
 `define RM_N_VECTORS 576

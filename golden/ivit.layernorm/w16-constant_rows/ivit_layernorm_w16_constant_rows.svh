@@ -2,6 +2,7 @@
 `ifndef RM_IVIT_LAYERNORM_W16_CONSTANT_ROWS_SVH
 `define RM_IVIT_LAYERNORM_W16_CONSTANT_ROWS_SVH
 `define RM_OP "ivit.layernorm"
+`define RM_OP_IVIT_LAYERNORM 1
 `define RM_ROWS 4
 `define RM_COLS 192
 `define RM_N_VECTORS 768

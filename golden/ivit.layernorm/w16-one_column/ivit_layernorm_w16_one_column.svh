@@ -2,6 +2,7 @@
 `ifndef RM_IVIT_LAYERNORM_W16_ONE_COLUMN_SVH
 `define RM_IVIT_LAYERNORM_W16_ONE_COLUMN_SVH
 `define RM_OP "ivit.layernorm"
+`define RM_OP_IVIT_LAYERNORM 1
 `define RM_ROWS 5
 `define RM_COLS 1
 `define RM_N_VECTORS 5

@@ -2,6 +2,7 @@
 `ifndef RM_IVIT_SOFTMAX_W6_ONE_COLUMN_SVH
 `define RM_IVIT_SOFTMAX_W6_ONE_COLUMN_SVH
 `define RM_OP "ivit.softmax"
+`define RM_OP_IVIT_SOFTMAX 1
 `define RM_ROWS 5
 `define RM_COLS 1
 `define RM_N_VECTORS 5

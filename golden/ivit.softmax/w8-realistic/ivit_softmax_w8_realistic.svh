@@ -2,6 +2,7 @@
 `ifndef RM_IVIT_SOFTMAX_W8_REALISTIC_SVH
 `define RM_IVIT_SOFTMAX_W8_REALISTIC_SVH
 `define RM_OP "ivit.softmax"
+`define RM_OP_IVIT_SOFTMAX 1
 `define RM_ROWS 6
 `define RM_COLS 197
 `define RM_N_VECTORS 1182

@@ -2,6 +2,7 @@
 `ifndef RM_REQUANT_W6_REALISTIC_SVH
 `define RM_REQUANT_W6_REALISTIC_SVH
 `define RM_OP "requant"
+`define RM_OP_REQUANT 1
 `define RM_ROWS 8
 `define RM_COLS 64
 `define RM_N_VECTORS 512

@@ -2,6 +2,7 @@
 `ifndef RM_REQUANT_W6_TIES_SVH
 `define RM_REQUANT_W6_TIES_SVH
 `define RM_OP "requant"
+`define RM_OP_REQUANT 1
 `define RM_ROWS 1
 `define RM_COLS 80
 `define RM_N_VECTORS 80

@@ -2,6 +2,7 @@
 `ifndef RM_REQUANT_W8_ONE_COLUMN_SVH
 `define RM_REQUANT_W8_ONE_COLUMN_SVH
 `define RM_OP "requant"
+`define RM_OP_REQUANT 1
 `define RM_ROWS 5
 `define RM_COLS 1
 `define RM_N_VECTORS 5

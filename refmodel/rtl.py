@@ -1,0 +1,231 @@
+"""Run the reference RTL of ``rtl_vectors/`` against vector sets with Icarus Verilog.
+
+A vector set (``refmodel.vectorset``: a golden case under ``golden/<op>/`` or a model slot
+written by ``python -m refmodel.sim MODEL --out DIR``) carries everything a testbench needs:
+its ``.svh`` defines the widths, counts, file names and register values, and
+``RM_OP_<OP>`` selects the DUT. :func:`run_testbench` compiles ``rtl_vectors/tb/rm_tb.sv``
+with the set's ``.svh`` and the RTL of its op, runs it with ``vvp`` and parses the report::
+
+    from refmodel.rtl import run_testbench
+    r = run_testbench(Path("golden/ivit.softmax/w8-realistic"))
+    r.vectors, r.errors, r.mismatches        # 1182, 0, []
+
+``python -m refmodel.rtl DIR [DIR...]`` does the same from the shell: one line per set, then a
+count line. A directory without ``meta.json`` stands for every set below it (e.g. a model's
+export); sets below it whose op has no RTL are listed as skipped. The exit status is non-zero
+when any set fails or cannot be run.
+
+RTL exists for ``requant`` (``rtl_vectors/rtl/rm_requant.v``) and ``ivit.softmax``
+(``rm_shiftmax.v`` with ``rm_shiftexp.v``); see ``rtl_vectors/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from refmodel.vectorset import identifier
+
+RTL_ROOT = Path(__file__).resolve().parents[1] / "rtl_vectors"
+TB_DIR = RTL_ROOT / "tb"
+RTL_DIR = RTL_ROOT / "rtl"
+TESTBENCH = TB_DIR / "rm_tb.sv"
+
+#: RTL sources of each op that has a DUT.
+DUT_SOURCES: dict[str, tuple[str, ...]] = {
+    "requant": ("rm_requant.v",),
+    "ivit.softmax": ("rm_shiftmax.v", "rm_shiftexp.v"),
+}
+SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
+
+INSTALL_HINT = "install Icarus Verilog: apt-get install -y iverilog"
+
+_SUMMARY = re.compile(r"^(\d+) vectors, (\d+) errors$")
+
+
+class SimulatorMissing(RuntimeError):
+    """``iverilog`` or ``vvp`` is not on ``PATH``."""
+
+
+@dataclass
+class TestbenchResult:
+    """The outcome of one testbench run: the report's counts, its mismatch lines, the log."""
+
+    __test__ = False  # not a pytest test class
+
+    set_dir: Path
+    op: str
+    vectors: int
+    errors: int
+    mismatches: list[str] = field(default_factory=list)
+    log: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.errors == 0
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SimulatorMissing(f"{name} not found on PATH: {INSTALL_HINT}")
+    return path
+
+
+def read_meta(set_dir: Path) -> dict:
+    """``meta.json`` of the set at ``set_dir``. The data files are not hash-checked here: a
+    testbench also runs on a set edited by hand (``refmodel.vectorset.read`` checks them)."""
+    path = Path(set_dir) / "meta.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: missing (not a vector set directory)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
+def dut_sources(op: str) -> list[Path]:
+    """The RTL files of ``op``'s DUT; ``ValueError`` for an op without RTL."""
+    if op not in DUT_SOURCES:
+        raise ValueError(f"op {op!r} has no RTL DUT; supported ops: {', '.join(SUPPORTED_OPS)}")
+    return [RTL_DIR / name for name in DUT_SOURCES[op]]
+
+
+def compile_command(set_dir: Path, output: Path, meta: dict | None = None) -> list[str]:
+    """The ``iverilog`` command line that builds the testbench of the set at ``set_dir``."""
+    set_dir = Path(set_dir)
+    meta = read_meta(set_dir) if meta is None else meta
+    op = meta["op"]
+    sources = dut_sources(op)
+    svh = set_dir / meta["svh"]
+    if not svh.exists():
+        raise ValueError(f"{svh}: missing")
+    cmd = [_tool("iverilog"), "-g2012", "-I", str(TB_DIR), "-o", str(output)]
+    op_define = f"RM_OP_{identifier(op)}"
+    if f"`define {op_define}" not in svh.read_text():
+        cmd.append(f"-D{op_define}=1")  # a set written before the .svh named its op
+    return cmd + [str(svh), str(TESTBENCH), *map(str, sources)]
+
+
+def run_testbench(set_dir: Path, workdir: Path | None = None, *, stall: bool = True, seed: int = 1) -> TestbenchResult:
+    """Compile and run the testbench of the set at ``set_dir``; the build goes to ``workdir``
+    (a temporary directory, removed afterwards, when ``None``).
+
+    ``stall`` inserts pseudo-random bubbles on ``in_valid`` and ``out_ready`` (pattern
+    ``seed``). Raises ``ValueError`` for an op without RTL or a broken set,
+    :class:`SimulatorMissing` without Icarus Verilog and ``RuntimeError`` when compilation
+    fails or the simulation ends without its summary line.
+    """
+    set_dir = Path(set_dir).resolve()
+    meta = read_meta(set_dir)
+    op = meta.get("op")
+    dut_sources(op)
+    _tool("vvp")
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="refmodel-rtl-") as tmp:
+            return _run(set_dir, meta, Path(tmp), stall, seed)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return _run(set_dir, meta, workdir, stall, seed)
+
+
+def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> TestbenchResult:
+    image = workdir / f"{Path(meta['svh']).stem}.vvp"
+    build = subprocess.run(compile_command(set_dir, image, meta), capture_output=True, text=True)
+    if build.returncode != 0:
+        raise RuntimeError(f"{set_dir}: iverilog failed (status {build.returncode}):\n{build.stdout}{build.stderr}")
+    cmd = [_tool("vvp"), "-n", str(image), f"+RM_DIR={set_dir}", f"+RM_SEED={seed}"]
+    if not stall:
+        cmd.append("+RM_NO_STALL")
+    sim = subprocess.run(cmd, capture_output=True, text=True, cwd=set_dir)
+    log = sim.stdout + sim.stderr
+    lines = [line.strip() for line in sim.stdout.splitlines() if line.strip()]
+    summary = next((m for m in map(_SUMMARY.match, reversed(lines)) if m), None)
+    if summary is None:
+        raise RuntimeError(f"{set_dir}: the testbench ended without its 'N vectors, E errors' line (status {sim.returncode}):\n{log}")
+    return TestbenchResult(
+        set_dir=set_dir,
+        op=meta["op"],
+        vectors=int(summary.group(1)),
+        errors=int(summary.group(2)),
+        mismatches=[line for line in lines if line.startswith("mismatch at index ")],
+        log=log,
+    )
+
+
+def find_sets(directory: Path) -> list[Path]:
+    """``directory`` itself when it is a set, else every set below it, sorted."""
+    directory = Path(directory)
+    if (directory / "meta.json").exists():
+        return [directory]
+    return sorted(p.parent for p in directory.rglob("meta.json"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m refmodel.rtl",
+        description="Run the reference RTL testbench on vector sets with Icarus Verilog.",
+        epilog="Example: python -m refmodel.rtl golden/requant/w8-realistic golden/ivit.softmax",
+    )
+    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a vector set, or a directory of sets (ops without RTL are skipped)")
+    parser.add_argument("--no-stall", action="store_true", help="drive and accept every cycle (default: pseudo-random bubbles)")
+    parser.add_argument("--seed", type=int, default=1, help="bubble pattern (default 1)")
+    parser.add_argument("--jobs", "-j", type=int, default=1, help="sets simulated in parallel (default 1)")
+    parser.add_argument("--show", type=int, default=0, metavar="K", help="also print the first K mismatch lines of a failing set (default 0)")
+    args = parser.parse_args(argv)
+    try:
+        _tool("iverilog")
+        _tool("vvp")
+    except SimulatorMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    jobs: list[tuple[Path, bool]] = []  # (set, named explicitly)
+    status = 0
+    for d in args.dirs:
+        sets = find_sets(d)
+        if not sets:
+            print(f"ERROR {d}: no vector set (no meta.json) here or below")
+            status = 1
+        jobs.extend((s, s == d) for s in sets)
+
+    def one(job: tuple[Path, bool]) -> tuple[str, bool]:
+        set_dir, explicit = job
+        try:
+            meta = read_meta(set_dir)
+            if meta.get("op") not in DUT_SOURCES and not explicit:
+                return f"SKIP  {set_dir}: {meta.get('op')} has no RTL", True
+            r = run_testbench(set_dir, stall=not args.no_stall, seed=args.seed)
+        except (ValueError, RuntimeError) as exc:
+            return f"ERROR {set_dir}: {exc}", False
+        word = "PASS " if r.passed else "FAIL "
+        text = f"{word} {set_dir}: {r.op}, {r.vectors} vectors, {r.errors} errors"
+        for line in r.mismatches[: args.show]:
+            text += f"\n      {line}"
+        return text, r.passed
+
+    counts = {"PASS": 0, "FAIL": 0, "ERROR": 0, "SKIP": 0}
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for text, ok in pool.map(one, jobs):
+            print(text, flush=True)
+            counts[text.split(None, 1)[0]] += 1
+            if not ok:
+                status = 1
+    ran = counts["PASS"] + counts["FAIL"]
+    print(
+        f"{ran} sets simulated: {counts['PASS']} passed, {counts['FAIL']} failed; "
+        f"{counts['ERROR']} errors; {counts['SKIP']} skipped (no RTL for their op)"
+    )
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+// rm_tb: generic testbench for refmodel vector sets (Icarus Verilog -g2012 and other
+// SystemVerilog simulators).
+//
+// Compile it after a set's generated .svh, which defines every width, count, file name and
+// register value, and `RM_OP_<OP>`, which selects the DUT adapter included below:
+//
+//   iverilog -g2012 -s rm_tb -I rtl_vectors/tb -o sim.vvp SET/<name>.svh rtl_vectors/tb/rm_tb.sv \
+//            rtl_vectors/rtl/*.v
+//   (cd SET && vvp -n /abs/path/sim.vvp)          or   vvp -n sim.vvp +RM_DIR=SET
+//
+// File names in the .svh are relative to the set directory: run vvp there, or give the
+// directory with +RM_DIR=<dir>. Other plusargs: +RM_NO_STALL (drive every cycle; the default
+// inserts pseudo-random bubbles on in_valid and out_ready to exercise the handshakes) and
+// +RM_SEED=<n> (the bubble pattern).
+//
+// Every input element is streamed to the DUT in row-major order; every output is compared
+// with output.hex. Each mismatch prints
+//   mismatch at index I: input X, expected E, got G
+// (decimal, signed or unsigned as the set declares) and the last line is always
+//   N vectors, E errors
+// where missing outputs (a timeout) and extra outputs count as errors.
+
+`timescale 1ns/1ps
+
+`ifndef RM_N_VECTORS
+  `define RM_N_VECTORS 0
+  `define RM_TB_NO_SET 1
+`endif
+
+module rm_tb;
+`ifdef RM_TB_NO_SET
+    initial begin
+        $display("rm_tb: no vector set: compile a set's .svh before rm_tb.sv");
+        $display("0 vectors, 1 errors");
+        $finish;
+    end
+`else
+    localparam integer NV = `RM_N_VECTORS;
+    localparam integer ROWS = `RM_ROWS;
+    localparam integer COLS = `RM_COLS;
+    localparam integer IN_BITS = `RM_IN_BITS;
+    localparam integer IN_SIGNED = `RM_IN_SIGNED;
+    localparam integer OUT_BITS = `RM_OUT_BITS;
+    localparam integer OUT_SIGNED = `RM_OUT_SIGNED;
+    localparam integer TIMEOUT = 40 * COLS + 4000;   // cycles without an output
+
+    reg clk = 1'b0;
+    always #5 clk = ~clk;
+    reg rst = 1'b1;
+
+    reg [IN_BITS-1:0]  in_mem  [0:NV-1];
+    reg [OUT_BITS-1:0] exp_mem [0:NV-1];
+    string dir;
+    integer stall;
+    integer seed;
+    reg [15:0] lfsr;
+
+    // Stream between the testbench and the DUT adapter.
+    reg                 in_valid;
+    wire                in_ready;
+    reg  [IN_BITS-1:0]  in_data;
+    integer             in_idx;      // index of the element presented (or next to present)
+    wire                out_valid;
+    reg                 out_ready;
+    wire [OUT_BITS-1:0] out_data;
+    integer             out_idx;     // index of the next expected output
+    integer             errors;
+    integer             idle;
+    integer             i;
+
+    function string file_path(input string name);
+        file_path = {dir, "/", name};
+    endfunction
+
+    // raw bits -> integer, as the set declares the tensor (two's complement or unsigned)
+    function signed [63:0] as_int(input [63:0] raw, input integer bits, input integer sgn);
+        reg [63:0] v;
+        begin
+            v = raw & ((64'd1 << bits) - 64'd1);
+            if (sgn != 0 && v[bits - 1])
+                as_int = v - (64'd1 << bits);
+            else
+                as_int = v;
+        end
+    endfunction
+
+    // ---------------------------------------------------------------- DUT, per op
+`ifdef RM_OP_REQUANT
+    `include "rm_dut_requant.svh"
+`elsif RM_OP_IVIT_SOFTMAX
+    `include "rm_dut_ivit_softmax.svh"
+`else
+    assign in_ready = 1'b0;
+    assign out_valid = 1'b0;
+    assign out_data = {OUT_BITS{1'b0}};
+    task rm_load_cfg;
+        begin
+            $display("rm_tb: no DUT for op %s (supported: requant, ivit.softmax)", `RM_OP);
+            errors = errors + 1;
+        end
+    endtask
+`endif
+
+    // ---------------------------------------------------------------- stimulus
+    initial begin
+        errors = 0;
+        if (!$value$plusargs("RM_DIR=%s", dir))
+            dir = ".";
+        stall = !$test$plusargs("RM_NO_STALL");
+        if (!$value$plusargs("RM_SEED=%d", seed))
+            seed = 1;
+        lfsr = seed[15:0] ^ 16'hace1;
+        if (lfsr == 16'd0)
+            lfsr = 16'h1;
+        $readmemh(file_path(`RM_INPUT_FILE), in_mem);
+        $readmemh(file_path(`RM_OUTPUT_FILE), exp_mem);
+        for (i = 0; i < NV; i = i + 1) begin
+            if (^in_mem[i] === 1'bx || ^exp_mem[i] === 1'bx) begin
+                $display("rm_tb: %s or %s has no valid element %0d (of %0d): missing or short file",
+                         file_path(`RM_INPUT_FILE), file_path(`RM_OUTPUT_FILE), i, NV);
+                $display("%0d vectors, %0d errors", NV, NV);
+                $finish;
+            end
+        end
+        rm_load_cfg;
+        if (errors != 0) begin
+            $display("%0d vectors, %0d errors", NV, NV);
+            $finish;
+        end
+        repeat (3) @(posedge clk);
+        rst <= 1'b0;
+    end
+
+    always @(posedge clk) begin
+        lfsr <= {lfsr[14:0], lfsr[15] ^ lfsr[13] ^ lfsr[12] ^ lfsr[10]};
+    end
+
+    // Input driver: valid stays high until the transfer (AXI-Stream rule).
+    integer nxt;
+    always @(posedge clk) begin
+        if (rst) begin
+            in_valid <= 1'b0;
+            in_idx <= 0;
+        end else if (!in_valid || in_ready) begin
+            nxt = in_idx + ((in_valid && in_ready) ? 1 : 0);
+            in_idx <= nxt;
+            if (nxt < NV && (!stall || lfsr[1:0] != 2'b00)) begin
+                in_valid <= 1'b1;
+                in_data <= in_mem[nxt];
+            end else begin
+                in_valid <= 1'b0;
+            end
+        end
+    end
+
+    // ---------------------------------------------------------------- checker
+    always @(posedge clk) begin
+        if (rst) begin
+            out_ready <= 1'b0;
+            out_idx <= 0;
+            idle <= 0;
+        end else begin
+            out_ready <= !stall || lfsr[4:3] != 2'b00;
+            if (out_valid && out_ready) begin
+                idle <= 0;
+                if (out_idx >= NV) begin
+                    $display("extra output %0d: got %0d", out_idx, as_int(out_data, OUT_BITS, OUT_SIGNED));
+                    errors = errors + 1;
+                end else if (out_data !== exp_mem[out_idx]) begin
+                    $display("mismatch at index %0d: input %0d, expected %0d, got %0d", out_idx,
+                             as_int(in_mem[out_idx], IN_BITS, IN_SIGNED),
+                             as_int(exp_mem[out_idx], OUT_BITS, OUT_SIGNED),
+                             as_int(out_data, OUT_BITS, OUT_SIGNED));
+                    errors = errors + 1;
+                end
+                out_idx <= out_idx + 1;
+                if (out_idx >= NV + 15) begin   // a DUT that never stops
+                    $display("%0d vectors, %0d errors", NV, errors);
+                    $finish;
+                end
+            end else begin
+                idle <= idle + 1;
+                if (out_idx >= NV && idle >= 8) begin   // 8 quiet cycles for an extra output to show
+                    $display("%0d vectors, %0d errors", NV, errors);
+                    $finish;
+                end
+                if (out_idx < NV && idle > TIMEOUT) begin
+                    $display("timeout: %0d of %0d outputs after %0d idle cycles", out_idx, NV, idle);
+                    errors = errors + (NV - out_idx);
+                    $display("%0d vectors, %0d errors", NV, errors);
+                    $finish;
+                end
+            end
+        end
+    end
+`endif
+endmodule

@@ -1,0 +1,172 @@
+"""The reference RTL (``rtl_vectors/``) against the vector sets, through ``refmodel.rtl``.
+
+Icarus Verilog is required (CI installs it); without it these tests fail with the install
+command rather than skip.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from refmodel import ops, rtl, vectorset
+from refmodel.golden import GOLDEN_DIR
+from refmodel.hexio import from_hex_lines, hex_digits
+
+RTL_OPS = ("requant", "ivit.softmax")
+GOLDEN_SETS = sorted(p for op in RTL_OPS for p in (GOLDEN_DIR / op).iterdir() if (p / "meta.json").exists())
+
+
+def _run(set_dir: Path, **kwargs) -> rtl.TestbenchResult:
+    if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+        pytest.fail(rtl.INSTALL_HINT)
+    return rtl.run_testbench(set_dir, **kwargs)
+
+
+def _element_count(set_dir: Path) -> int:
+    meta = json.loads((set_dir / "meta.json").read_text())
+    return int(np.prod(meta["layout"]["shape"]))
+
+
+def test_icarus_verilog_is_installed():
+    assert shutil.which("iverilog") and shutil.which("vvp"), rtl.INSTALL_HINT
+
+
+def test_golden_sets_cover_both_ops_at_both_widths():
+    names = {(p.parent.name, p.name.split("-")[0]) for p in GOLDEN_SETS}
+    assert names == {(op, w) for op in RTL_OPS for w in ("w8", "w6")}
+
+
+@pytest.mark.parametrize("set_dir", GOLDEN_SETS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_rtl_matches_every_golden_element(set_dir):
+    r = _run(set_dir)
+    assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), r.log
+
+
+def test_rtl_matches_without_handshake_bubbles():
+    for set_dir in (GOLDEN_DIR / "requant" / "w8-realistic", GOLDEN_DIR / "ivit.softmax" / "w8-realistic"):
+        r = _run(set_dir, stall=False)
+        assert (r.vectors, r.errors) == (_element_count(set_dir), 0), r.log
+
+
+def _stress_sets(root: Path) -> list[Path]:
+    """Sets past the golden cases' corners: every output width and signedness class, shifts
+    of 0 and far beyond 63, the clamped Shiftmax sum, x0 = -1, n = 1 and 30, 32-bit inputs."""
+    rng = np.random.default_rng(20240607)
+
+    def ints(bits: int, shape: tuple[int, int]) -> np.ndarray:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        x = rng.integers(lo, hi + 1, size=shape, dtype=np.int64)
+        x.flat[0], x.flat[-1] = lo, hi
+        return x
+
+    kernels = []
+    cols = 12
+    for in_bits, out_bits, signed in [(32, 32, True), (32, 32, False), (2, 2, True), (16, 2, False), (9, 17, True)]:
+        s_in = np.exp(rng.uniform(np.log(1e-25), np.log(1e3), size=cols))
+        s_in[:5] = [2.0**-40, 2.0**30 + 5, 1.0, 0.5, 1e-300]  # c = 71, 0, 31, 32, > 1000
+        k = ops.make("requant", scale_in=s_in, scale_out=1.0, out_bits=out_bits, signed=signed, in_bits=in_bits)
+        kernels.append((f"rq_i{in_bits}_o{out_bits}_s{int(signed)}", k, ints(in_bits, (24, cols))))
+    for scale, out_bits, n, in_bits, c in [
+        (0.001, 16, 15, 8, 197),   # all-equal rows clamp the sum at 2^31 - 1
+        (2.0, 8, 15, 8, 7),        # x0 = -1
+        (1e-4, 32, 15, 8, 33),     # shift 0
+        (3.0, 2, 30, 8, 5),        # n = 30
+        (0.3, 16, 1, 8, 9),        # n = 1
+        (1e-3, 16, 15, 32, 24),    # 32-bit inputs
+    ]:
+        k = ops.make("ivit.softmax", scale_in=scale, out_bits=out_bits, n=n, in_bits=in_bits)
+        x = ints(in_bits, (6, c))
+        x[1] = x[1, 0]
+        x[2] = -(1 << (in_bits - 1))
+        x[2, 0] = (1 << (in_bits - 1)) - 1
+        kernels.append((f"sm_n{n}_o{out_bits}_i{in_bits}_c{c}", k, x))
+    # Every difference D in 0 .. -1023 in one row; the sum clamps, so F = 1 and, with a shift of
+    # 0, each output is its exponential E itself.
+    k = ops.make("ivit.softmax", scale_in=0.001, out_bits=32, n=15, in_bits=10)
+    x = np.stack([np.arange(-512, 512), np.arange(511, -513, -1)]).astype(np.int64)
+    kernels.append(("sm_every_d", k, x))
+    sets = []
+    for name, k, x in kernels:
+        vs = vectorset.VectorSet(name, k, x, k.sim(x), seed=0)
+        sets.append(vectorset.write(root / name, vs, method_rules="test_rtl stress set"))
+    return sets
+
+
+def test_rtl_matches_at_the_corners_of_every_parameter(tmp_path):
+    for set_dir in _stress_sets(tmp_path):
+        r = _run(set_dir, workdir=tmp_path / "build")
+        assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), f"{set_dir.name}\n{r.log}"
+
+
+@pytest.mark.parametrize(
+    "op, case, index, bit",
+    [
+        ("requant", "w8-realistic", 137, 7),     # the sign bit: expected value changes sign
+        ("ivit.softmax", "w8-realistic", 600, 0),
+    ],
+)
+def test_a_flipped_expected_bit_is_exactly_one_named_error(tmp_path, op, case, index, bit):
+    set_dir = tmp_path / case
+    shutil.copytree(GOLDEN_DIR / op / case, set_dir)
+    meta = json.loads((set_dir / "meta.json").read_text())
+    out_spec, in_spec = meta["tensors"]["output"], meta["tensors"]["input"]
+    lines = (set_dir / "output.hex").read_text().splitlines()
+    true_value = from_hex_lines([lines[index]], out_spec["bits"], out_spec["signed"])[0]
+    lines[index] = format(int(lines[index], 16) ^ (1 << bit), f"0{hex_digits(out_spec['bits'])}x")
+    edited_value = from_hex_lines([lines[index]], out_spec["bits"], out_spec["signed"])[0]
+    (set_dir / "output.hex").write_text("\n".join(lines) + "\n")
+    x = from_hex_lines([(set_dir / "input.hex").read_text().splitlines()[index]], in_spec["bits"], in_spec["signed"])[0]
+
+    r = _run(set_dir)
+
+    assert (r.vectors, r.errors) == (_element_count(set_dir), 1), r.log
+    assert r.mismatches == [f"mismatch at index {index}: input {x}, expected {edited_value}, got {true_value}"]
+    assert r.log.rstrip().splitlines()[-1] == f"{r.vectors} vectors, 1 errors"
+
+
+def test_a_set_whose_svh_does_not_name_its_op_still_runs(tmp_path):
+    set_dir = tmp_path / "old"
+    shutil.copytree(GOLDEN_DIR / "requant" / "w6-ties", set_dir)
+    svh = set_dir / json.loads((set_dir / "meta.json").read_text())["svh"]
+    svh.write_text("".join(line for line in svh.read_text().splitlines(True) if "RM_OP_" not in line))
+    r = _run(set_dir)
+    assert (r.vectors, r.errors) == (80, 0), r.log
+
+
+def test_an_op_without_rtl_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"'ibert\.gelu'.*supported ops: ivit\.softmax, requant"):
+        rtl.run_testbench(GOLDEN_DIR / "ibert.gelu" / "w32-random")
+
+
+def test_missing_icarus_names_the_install_command(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(rtl.SimulatorMissing, match=r"install Icarus Verilog: apt-get install -y iverilog"):
+        rtl.run_testbench(GOLDEN_DIR / "requant" / "w8-ties")
+
+
+def test_cli_prints_one_line_per_set_and_fails_on_an_error(tmp_path, capsys):
+    if shutil.which("iverilog") is None:
+        pytest.fail(rtl.INSTALL_HINT)
+    good = GOLDEN_DIR / "requant" / "w8-ties"
+    assert rtl.main([str(good), str(GOLDEN_DIR / "ibert.gelu")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    skipped = len(rtl.find_sets(GOLDEN_DIR / "ibert.gelu"))
+    assert skipped > 1 and len(out) == 1 + skipped + 1
+    assert out[0] == f"PASS  {good}: requant, 80 vectors, 0 errors"
+    assert all(line.startswith("SKIP  ") and "ibert.gelu has no RTL" in line for line in out[1:-1])
+    assert out[-1] == f"1 sets simulated: 1 passed, 0 failed; 0 errors; {skipped} skipped (no RTL for their op)"
+
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    lines = (bad / "output.hex").read_text().splitlines()
+    lines[3] = format(int(lines[3], 16) ^ 1, "02x")
+    (bad / "output.hex").write_text("\n".join(lines) + "\n")
+    assert rtl.main([str(bad)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == f"FAIL  {bad}: requant, 80 vectors, 1 errors"
+    assert rtl.main([str(bad), "--show", "1"]) == 1
+    assert capsys.readouterr().out.splitlines()[1].strip().startswith("mismatch at index 3: input ")
