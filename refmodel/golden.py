@@ -142,8 +142,9 @@ def cases() -> list[Case]:
     return [case for op in sorted(CASE_SOURCES) for case in CASE_SOURCES[op]()]
 
 
-def confirmed_output(case: Case) -> tuple[ops.Kernel, np.ndarray]:
-    """Run both datapaths; return the output only if they agree on every element."""
+def confirmed_output(case: Case) -> tuple[ops.Kernel, np.ndarray, dict[str, np.ndarray]]:
+    """Run both datapaths; return the output (and any per-element datapath values) only if
+    they agree on every element."""
     kernel = ops.make(case.op, **case.params)
     sim = kernel.sim(case.inputs)
     twin = kernel.fakequant(torch.from_numpy(case.inputs)).numpy()
@@ -153,15 +154,22 @@ def confirmed_output(case: Case) -> tuple[ops.Kernel, np.ndarray]:
             f"{case.directory}: Numba and PyTorch disagree at element {index}: "
             f"input {case.inputs.reshape(-1)[index]}, sim {sim.reshape(-1)[index]}, twin {twin.reshape(-1)[index]}"
         )
-    return kernel, sim
+    datapath = kernel.datapath(case.inputs)
+    twin_datapath = kernel.twin_datapath(torch.from_numpy(case.inputs))
+    for key, values in datapath.items():
+        if not np.array_equal(values, twin_datapath[key].numpy()):
+            raise AssertionError(f"{case.directory}: Numba and PyTorch disagree on the datapath values {key}")
+    return kernel, sim, datapath
 
 
 def write_all(root: Path = GOLDEN_DIR, progress: Callable[[str], None] | None = None) -> list[Case]:
     """Regenerate every case under ``root``."""
     written = []
     for case in cases():
-        kernel, output = confirmed_output(case)
-        vs = vectorset.VectorSet(case.directory.replace("/", "_"), kernel, case.inputs, output, seed=case.seed, notes={"case": case.name, "width": case.width})
+        kernel, output, datapath = confirmed_output(case)
+        vs = vectorset.VectorSet(
+            case.directory.replace("/", "_"), kernel, case.inputs, output, seed=case.seed, notes={"case": case.name, "width": case.width}, datapath=datapath
+        )
         vectorset.write(root / case.directory, vs, method_rules=RULES[case.op])
         written.append(case)
         if progress:

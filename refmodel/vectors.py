@@ -35,6 +35,7 @@ import torch
 
 from refmodel import __version__, ops, vectorset
 from refmodel.golden import RULES
+from refmodel.hexio import from_hex_text
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "refmodel-manifest/1"
@@ -99,7 +100,9 @@ def write_slot_sets(directory: Path, probe: CaptureProbe, revision: str, seed: i
         kind, method = probe.kinds[name]
         inputs = np.concatenate(capture.inputs)
         outputs = np.concatenate(capture.outputs)
-        vs = vectorset.VectorSet(name, capture.kernel, inputs, outputs, seed=seed, notes={"slot": name, "kind": kind, "method": method})
+        vs = vectorset.VectorSet(
+            name, capture.kernel, inputs, outputs, seed=seed, notes={"slot": name, "kind": kind, "method": method}, datapath=capture.kernel.datapath(inputs)
+        )
         vectorset.write(directory / slot_dir_name(name), vs, method_rules=RULES[capture.kernel.name], git_revision=revision)
         entries.append({"name": name, "kind": kind, "method": method, "op": capture.kernel.name, "dir": slot_dir_name(name), "rows": int(inputs.shape[0]), "cols": int(inputs.shape[1])})
     return entries
@@ -199,7 +202,11 @@ def check_slot(directory: Path) -> SlotResult:
         if vectorset.jsonable(kernel.config) != meta["config"]:
             return SlotResult(name, False, f"{directory / 'meta.json'}: config rebuilt from its parameters differs from the stored config")
         got = kernel.sim(inputs)
-    except (ValueError, KeyError, TypeError) as exc:
+        for key, info in meta.get("datapath_files", {}).items():
+            stored = from_hex_text((directory / info["file"]).read_text(), info["bits"], info["signed"])
+            if stored != kernel.datapath(inputs)[key].reshape(-1).tolist():
+                return SlotResult(name, False, f"{directory / info['file']}: datapath values {key} differ from the kernel rebuilt from meta.json")
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         return SlotResult(name, False, str(exc))
     bad = np.flatnonzero(got.reshape(-1) != expected.reshape(-1))
     if bad.size:

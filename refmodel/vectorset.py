@@ -6,6 +6,8 @@ A set is a directory holding
 - ``input.hex`` / ``output.hex``: one element per line (see :mod:`refmodel.hexio`), row-major
   in the order of ``meta.json``'s ``layout.shape``;
 - ``cfg_<key>.hex``: one file per list-valued config constant (per-channel constants);
+- ``dp_<key>.hex``: per-element values the op computes at run time (``Kernel.datapath``:
+  FQ-ViT LayerNorm's ``M``, ``N``, ``B`` per token and channel), same layout as the input;
 - ``vectors.npz``: the same integers as int64 arrays named ``input``, ``output``, ``cfg_<key>``;
 - ``<name>.svh``: SystemVerilog ``define``s (counts, widths, file names, scalar constants, and
   ``RM_OP_<OP>`` naming the op as an identifier, e.g. ``RM_OP_IVIT_SOFTMAX``, so a testbench can
@@ -53,6 +55,8 @@ class VectorSet:
     outputs: np.ndarray
     seed: int | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    #: Per-element run-time register values (``Kernel.datapath``), each of ``inputs``' shape.
+    datapath: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def identifier(name: str) -> str:
@@ -94,14 +98,15 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+def _with_width(arr: np.ndarray) -> tuple[np.ndarray, IntSpec]:
+    """``arr`` flattened, with the smallest signed width (at least 2) that holds it."""
+    arr = np.asarray(arr, dtype=np.int64).reshape(-1)
+    lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+    return arr, IntSpec(max(2, signed_width(lo, hi)), True)
+
+
 def _config_tensors(config: dict[str, Any]) -> dict[str, tuple[np.ndarray, IntSpec]]:
-    tensors = {}
-    for key, value in config.items():
-        if isinstance(value, (list, tuple)):
-            arr = np.asarray(value, dtype=np.int64).reshape(-1)
-            lo, hi = int(arr.min()), int(arr.max())
-            tensors[key] = (arr, IntSpec(max(2, signed_width(lo, hi)), True))
-    return tensors
+    return {key: _with_width(value) for key, value in config.items() if isinstance(value, (list, tuple))}
 
 
 def _verilog_int(value: int) -> str:
@@ -110,7 +115,7 @@ def _verilog_int(value: int) -> str:
     return f"-64'sd{-value}" if value < 0 else f"64'sd{value}"
 
 
-def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]]) -> str:
+def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]], dp_files: dict[str, dict[str, Any]]) -> str:
     k = vs.kernel
     rows, cols = vs.inputs.reshape(-1, vs.inputs.shape[-1]).shape
     guard = f"RM_{identifier(vs.name)}_SVH"
@@ -138,6 +143,9 @@ def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]]) -> str:
             lines.append(f"`define RM_CFG_{identifier(key)}_COUNT {info['count']}")
         else:
             lines.append(f"`define RM_CFG_{identifier(key)} {_verilog_int(int(value))}")
+    for key, info in sorted(dp_files.items()):
+        lines.append(f'`define RM_DP_{identifier(key)}_FILE "{info["file"]}"')
+        lines.append(f"`define RM_DP_{identifier(key)}_BITS {info['bits']}")
     lines.append("`endif")
     return "\n".join(lines) + "\n"
 
@@ -166,9 +174,18 @@ def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: st
             files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
             arrays[f"cfg_{key}"] = arr
             cfg_files[key] = _spec_dict(spec, fname, arr.size)
+        dp_files: dict[str, dict[str, Any]] = {}
+        for key, values in sorted(vs.datapath.items()):
+            if np.shape(values) != vs.inputs.shape:
+                raise ValueError(f"datapath: {key} has shape {np.shape(values)}, expected the inputs' {vs.inputs.shape}")
+            arr, spec = _with_width(values)
+            fname = f"dp_{key.lower()}.hex"
+            files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
+            arrays[f"dp_{key.lower()}"] = arr.reshape(vs.inputs.shape)
+            dp_files[key] = _spec_dict(spec, fname, arr.size)
         files["vectors.npz"] = npz_bytes(arrays)
         svh_name = f"{identifier(vs.name).lower()}.svh"
-        files[svh_name] = _svh_text(vs, cfg_files).encode()
+        files[svh_name] = _svh_text(vs, cfg_files, dp_files).encode()
         for fname, data in files.items():
             (staging / fname).write_bytes(data)
         meta = {
@@ -184,6 +201,7 @@ def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: st
             },
             "config": jsonable(k.config),
             "config_files": cfg_files,
+            "datapath_files": dp_files,
             "params": jsonable(k.params),
             "scale_out": jsonable(k.scale_out),
             "rules": method_rules,

@@ -43,3 +43,23 @@ def test_a_flipped_output_bit_is_named_with_op_case_and_element(tmp_path):
     victim.write_text("\n".join(lines) + "\n")
     problems = golden.compare_trees(tmp_path / "a", golden.GOLDEN_DIR)
     assert any(p.startswith(f"{case.directory}/output.hex: differs at element 3") for p in problems), problems
+
+
+def test_fqvit_layernorm_sets_carry_m_n_b_that_reproduce_the_output():
+    """dp_m/dp_n/dp_b.hex hold the per-(token, channel) mantissa, shift and bias;
+    OUT = rne_shift(sign * M * Xs + B, N) with Xs = (q - zp) << shift_c must hold."""
+    from refmodel.fixedpoint import rne_shift
+    from refmodel.hexio import from_hex_text
+
+    sets = sorted(p.parent for p in (golden.GOLDEN_DIR / "fqvit.layernorm").rglob("meta.json"))
+    assert sets
+    for directory in sets:
+        meta, q, out = vectorset.read(directory)
+        dp = {k: from_hex_text((directory / v["file"]).read_text(), v["bits"], v["signed"]) for k, v in meta["datapath_files"].items()}
+        assert set(dp) == {"M", "N", "B"}
+        cfg = meta["config"]
+        cols = q.shape[-1]
+        for i, (x, y) in enumerate(zip(q.reshape(-1).tolist(), out.reshape(-1).tolist())):
+            c = i % cols
+            xs = (x - cfg["zero_point"]) << cfg["shift"][c]
+            assert rne_shift(cfg["sign"][c] * dp["M"][i] * xs + dp["B"][i], dp["N"][i]) == y, (directory.name, i)

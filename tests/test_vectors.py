@@ -38,8 +38,8 @@ def test_export_writes_every_slot_and_checks_ok(exported):
         assert entry["rows"] == 4
         assert manifest["plan"][entry["name"]] == entry["method"] and entry["op"] == f"{entry['method']}.{entry['kind']}"
     fqvit_ln = [e for e in manifest["slots"] if e["op"] == "fqvit.layernorm"]
-    for e in fqvit_ln:
-        assert (exported / e["dir"] / "cfg_gain_m.hex").exists()
+    for e in fqvit_ln:  # per-channel gains and the per-token M, N, B have their own files
+        assert {"cfg_gain_m.hex", "cfg_bias.hex", "dp_m.hex", "dp_n.hex", "dp_b.hex"} <= {p.name for p in (exported / e["dir"]).iterdir()}
     proc = _check(exported)
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.rstrip().splitlines()[-1] == "vectors ok: 49/49 slots"

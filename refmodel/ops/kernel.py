@@ -97,6 +97,16 @@ class Kernel(ABC):
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         """PyTorch twin on int64 ``(R, C)`` data; returns int64 ``(R, C)``."""
 
+    def datapath(self, q: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-element register values the op computes at run time and an RTL engineer may
+        want to compare (FQ-ViT LayerNorm's ``M``, ``N``, ``B``), from the Numba datapath;
+        empty for ops without any."""
+        return {}
+
+    def twin_datapath(self, t: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The same values as :meth:`datapath`, from the PyTorch twin."""
+        return {}
+
     def check_rows(self, columns: int) -> None:
         """Hook for limits that depend on the row length (decision D14); raise ``ValueError``."""
 

@@ -33,4 +33,10 @@
 `define RM_CFG_SIGN_BITS 2
 `define RM_CFG_SIGN_COUNT 192
 `define RM_CFG_ZERO_POINT 32
+`define RM_DP_B_FILE "dp_b.hex"
+`define RM_DP_B_BITS 14
+`define RM_DP_M_FILE "dp_m.hex"
+`define RM_DP_M_BITS 9
+`define RM_DP_N_FILE "dp_n.hex"
+`define RM_DP_N_BITS 5
 `endif

@@ -435,6 +435,12 @@ class FqvitLayerNorm(Kernel):
         _, m, n, b = _twin_affine(rows, self.config)
         return {"M": m.reshape(t.shape), "N": n.reshape(t.shape), "B": b.reshape(t.shape)}
 
+    def datapath(self, q: np.ndarray) -> dict[str, np.ndarray]:
+        return self.sim_affine(q)
+
+    def twin_datapath(self, t: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.twin_affine(t)
+
 
 def make(
     scale_in: Any,
