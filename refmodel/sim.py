@@ -112,13 +112,19 @@ def run(args: argparse.Namespace) -> int:
     lap("load model and data")
 
     progress = lambda line: print(f"  .. {line}", flush=True)  # noqa: E731
-    sens = pipeline.sensitivity(loaded.model, args.bits, calib.images, BATCH_SIZE, progress)
+    try:
+        sens = pipeline.sensitivity(loaded.model, args.bits, calib.images, BATCH_SIZE, progress)
+    except ValueError as exc:  # e.g. a calibrated scale outside a method's accepted range
+        raise UsageError(str(exc)) from None
     lap("calibrate uniform models and measure SQNR")
     if plan is None:
         scores = sens.scores
         plan = choose(scores)
     capture = vectors.CaptureProbe(args.max_rows) if args.out else None
-    mixed_logits, checker, mixed_model = pipeline.run_mixed(loaded.model, plan, args.bits, calib.images, BATCH_SIZE, progress, capture)
+    try:
+        mixed_logits, checker, mixed_model = pipeline.run_mixed(loaded.model, plan, args.bits, calib.images, BATCH_SIZE, progress, capture)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     lap("calibrate and run mixed model")
     timings["Numba check (inside mixed run)"] = checker.seconds
 

@@ -42,9 +42,12 @@ def test_deit_t_every_slot_bit_exact_and_plan_round_trips(bits, capsys, tmp_path
     assert (out / "report.txt").read_text().rstrip().splitlines()[-1] == "bit-exact slots: 49/49"
 
 
-def test_swin_t_every_slot_bit_exact(capsys):
-    code, lines = _run(capsys, "swin_t", "--calib-images", "2")
+@pytest.mark.parametrize("bits", [8, 6])
+def test_swin_t_every_slot_bit_exact(bits, capsys):
+    code, lines = _run(capsys, "swin_t", "--bits", str(bits), "--calib-images", "2")
     assert code == 0 and lines[-1] == "bit-exact slots: 53/53"
+    table = [line for line in lines if line.startswith(("patch_embed.", "layers.", "norm "))]
+    assert len(table) == 53 and all(line.rstrip().endswith("yes") for line in table)
 
 
 def _fails(*args: str) -> str:

@@ -61,14 +61,14 @@ class QuantAttention(nn.Module):
             o = attn.norm(o)
         return attn.proj(o)
 
-    def forward(self, h: QTensor, bias: QTensor | None = None) -> QTensor:
+    def forward(self, h: QTensor, bias: QTensor | None = None, masked: torch.Tensor | None = None) -> QTensor:
         a = self.qkv_act.from_int(self.qkv(h))
         q, k, v = _split_heads(a.q, self.num_heads)
         qs, ks, vs = _split_heads(a.shadow, self.num_heads)
         scores = QTensor(matmul(q, k.transpose(-2, -1)), a.scale * a.scale * self.scale, 32)
         if qs is not None:
             scores.shadow = (qs * self.scale) @ ks.transpose(-2, -1)
-        probs = self.softmax(scores, bias)
+        probs = self.softmax(scores, bias, masked)
         o = self.softmax.attend(probs, QTensor(v, a.scale, a.bits, shadow=vs))
         o = QTensor(_merge_heads(o.q), o.scale, o.bits, shadow=_merge_heads(o.shadow))
         return self.proj_act.from_int(self.proj(self.out_act.from_int(o)))

@@ -41,6 +41,8 @@ SWIN_SOFTMAX_OUT_BITS = {"ibert": 16, "ivit": 8, "fqvit": 6}
 #: Fractional bits of FQ-ViT's shift-form attention times V (D11).
 LOG2_ATTN_FRAC_BITS = 16
 RESIDUAL_BITS = 16
+#: What Swin's shifted-window mask adds to a masked score in the float model.
+MASK_VALUE = -100.0
 
 
 class Probe(Protocol):
@@ -74,7 +76,10 @@ class Slot(nn.Module):
         key = tuple((k, np.asarray(v).tobytes() if np.ndim(v) else v) for k, v in sorted(params.items()))
         kernel = self._kernel_cache.get(key)
         if kernel is None:
-            kernel = ops.make(op, **params)
+            try:
+                kernel = ops.make(op, **params)
+            except ValueError as exc:  # a calibrated scale the method cannot represent
+                raise ValueError(f"slot {self.name} ({op}): {exc}") from None
             self._kernel_cache = {key: kernel}  # scales change while calibrating; keep the latest
         return kernel
 
@@ -224,8 +229,15 @@ class SoftmaxSlot(Slot):
         self.report(x, y)
         return y
 
-    def forward(self, scores: QTensor, bias: QTensor | None = None) -> Probabilities:
+    def forward(self, scores: QTensor, bias: QTensor | None = None, masked: torch.Tensor | None = None) -> Probabilities:
+        """``masked`` (boolean, broadcastable to the scores) marks the entries Swin's shifted
+        window mask removes: they saturate to the input quantizer's minimum, so the input
+        scale covers the scores and the position bias only (the float model adds -100)."""
         x = self.in_act.from_int(scores, bias)
+        if masked is not None:
+            lo = -(1 << (self.act_bits - 1))
+            shadow = None if x.shadow is None else x.shadow + masked.to(x.shadow.dtype) * MASK_VALUE
+            x = QTensor(torch.where(masked, torch.full_like(x.q, lo), x.q), x.scale, x.bits, shadow=shadow)
         k = self.kernel(f"{self.method}.softmax", scale_in=float(x.scale), out_bits=self.out_bits, in_bits=self.act_bits)
         q_out, real = self.run(k, x.q, x.shadow)
         probs = Probabilities(q_out, k.scale_out, k.out_spec.bits, real)

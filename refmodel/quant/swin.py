@@ -4,9 +4,10 @@ Differences from ViT (``refmodel.quant.vit``): the patch embedding's LayerNorm i
 whose output joins the 16-bit stream; every stage after the first starts with a patch
 merging (2x2 neighbours concatenated, a LayerNorm slot, a bias-free reduction, requantised to
 16 bits); attention runs in (shifted) windows, and the relative-position bias plus the
-shifted-window mask (-100 where tokens come from different regions) is quantized to 16 bits
-and added to the scores inside the softmax slot's input quantizer; I-ViT's softmax is 8-bit
-(D13); the head averages the final tokens (an exact integer sum with scale ``s / tokens``)
+relative-position bias is quantized to 16 bits and added to the scores inside the softmax
+slot's input quantizer; the shifted-window mask (the float model adds -100 where tokens come
+from different regions) saturates the masked scores to that quantizer's minimum, so the
+softmax input scale covers the scores and the bias only; I-ViT's softmax is 8-bit (D13); the head averages the final tokens (an exact integer sum with scale ``s / tokens``)
 before the classifier.
 
 Cyclic shifts, window partitions and patch merging are permutations of the integers.
@@ -85,7 +86,8 @@ class QuantSwinBlock(nn.Module):
         return [self.norm1, self.attn.softmax, self.norm2, self.mlp.act]
 
     def bias(self, batch: int) -> torch.Tensor:
-        """Relative-position bias plus the shifted-window mask, ``[batch*nW, heads, N, N]``."""
+        """The float model's relative-position bias plus the shifted-window mask,
+        ``[batch*nW, heads, N, N]``."""
         attn = self.block.attn
         bias = attn._get_rel_pos_bias()  # [1, heads, N, N]
         mask = self.block.attn_mask
@@ -103,15 +105,22 @@ class QuantSwinBlock(nn.Module):
         x = x + self.mlp.float_forward(self.norm2.float_forward(x))
         return x.reshape(B, H, W, C)
 
+    def masked(self, batch: int) -> torch.Tensor | None:
+        """Where the shifted-window mask removes a score, ``[batch*nW, 1, N, N]`` (boolean)."""
+        mask = self.block.attn_mask
+        if mask is None:
+            return None
+        return (mask < 0).unsqueeze(0).expand(batch, -1, -1, -1).reshape(-1, 1, *mask.shape[1:])
+
     def forward(self, x16: QTensor) -> QTensor:
         B, H, W, C = x16.q.shape
         h = _map(self.norm1(x16), lambda t: _partition(t, self.shift, self.window))
-        real_bias = self.bias(B)
+        real_bias = self.block.attn._get_rel_pos_bias()  # [1, heads, N, N]
         s_bias = symmetric_scale(real_bias.detach().min(), real_bias.detach().max(), BIAS_BITS)
         bias = QTensor(quantize(real_bias, s_bias, BIAS_BITS), s_bias, BIAS_BITS)
         if h.shadow is not None:
             bias.shadow = real_bias
-        o = _map(self.attn(h, bias), lambda t: _reverse(t, self.shift, self.window, H, W))
+        o = _map(self.attn(h, bias, self.masked(B)), lambda t: _reverse(t, self.shift, self.window, H, W))
         x16 = self.residual1.from_int(o, identity=x16)
         flat = _map(x16, lambda t: t.reshape(B, H * W, C))
         flat = self.residual2.from_int(self.mlp(self.norm2(flat)), identity=flat)
