@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 
 from refmodel import data, models, pipeline, vectors
-from refmodel.plan import choose, plan_document, read_plan, uniform_plan, write_plan
+from refmodel.plan import choose, plan_document, read_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
 DEFAULT_MAX_ROWS = 64

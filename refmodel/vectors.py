@@ -89,10 +89,6 @@ class CaptureProbe:
         capture.rows += rows_in.shape[0]
 
 
-def slot_dir_name(slot: str) -> str:
-    return slot
-
-
 def write_slot_sets(directory: Path, probe: CaptureProbe, revision: str, seed: int | None) -> list[dict[str, Any]]:
     """One vector set per captured slot under ``directory``; returns the manifest entries."""
     entries = []
@@ -103,8 +99,8 @@ def write_slot_sets(directory: Path, probe: CaptureProbe, revision: str, seed: i
         vs = vectorset.VectorSet(
             name, capture.kernel, inputs, outputs, seed=seed, notes={"slot": name, "kind": kind, "method": method}, datapath=capture.kernel.datapath(inputs)
         )
-        vectorset.write(directory / slot_dir_name(name), vs, method_rules=RULES[capture.kernel.name], git_revision=revision)
-        entries.append({"name": name, "kind": kind, "method": method, "op": capture.kernel.name, "dir": slot_dir_name(name), "rows": int(inputs.shape[0]), "cols": int(inputs.shape[1])})
+        vectorset.write(directory / name, vs, method_rules=RULES[capture.kernel.name], git_revision=revision)
+        entries.append({"name": name, "kind": kind, "method": method, "op": capture.kernel.name, "dir": name, "rows": int(inputs.shape[0]), "cols": int(inputs.shape[1])})
     return entries
 
 
