@@ -6,14 +6,14 @@ Export (``python -m refmodel.sim MODEL --out DIR``) writes one vector set per sl
 plus ``DIR/manifest.json``: model, bits, weights hash (or "seeded"), plan, slot list and the
 sha256 of every file. The inputs are the integers the slot's kernel saw in the mixed model
 (the first ``--max-rows`` rows), the outputs what its PyTorch twin produced (which the
-Numba kernel matched). The whole directory is built under a temporary name and renamed into
-place, so a failed run leaves no half-written set, and the same inputs and seed give
+Numba kernel matched). The whole directory is built under a temporary name and swapped into
+place (:mod:`refmodel.outdir`), so a failed run leaves no half-written set, and the same inputs and seed give
 byte-identical files.
 
 Check (``python -m refmodel.vectors check DIR``) verifies every sha256, rebuilds each slot's
 kernel from its ``meta.json`` alone, runs it on ``input.hex`` and compares with
-``output.hex``. One line per slot, then ``vectors ok: K/N slots``; exit status 1 on any
-problem, naming the file, or the slot, element, input, expected and got.
+``output.hex``. One line per slot, then ``vectors ok: N/N sets``, or ``vectors FAILED: K/N sets
+ok`` and exit status 1 on any problem, naming the file, or the slot, element, input, expected and got.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from refmodel import __version__, ops, vectorset
+from refmodel import __version__, cli, ops, vectorset
 from refmodel.golden import RULES
 from refmodel.hexio import from_hex_text
 
@@ -125,33 +123,6 @@ def write_manifest(directory: Path, content: dict[str, Any]) -> None:
     (directory / MANIFEST).write_text(text.replace(f'"digest": "{_DIGEST_PLACEHOLDER}"', f'"digest": "{digest}"', 1))
 
 
-class Staging:
-    """A directory built beside ``target`` and renamed onto it at :meth:`commit`; removed
-    if the block fails."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = Path(target)
-
-    def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.partial.", dir=self.target.parent))
-        os.chmod(self.path, 0o755)
-        return self.path
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.path, ignore_errors=True)
-            return
-        if self.target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.old.", dir=self.target.parent))
-            os.rmdir(retired)
-            os.replace(self.target, retired)
-            os.replace(self.path, self.target)
-            shutil.rmtree(retired)
-        else:
-            os.replace(self.path, self.target)
-
-
 # ---------------------------------------------------------------------------------- check
 
 
@@ -241,21 +212,29 @@ def check(directory: Path) -> tuple[list[str], int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m refmodel.vectors",
         description="Verify a vector directory written by 'python -m refmodel.sim MODEL --out DIR': every sha256, "
         "and every slot's output.hex against its kernel rebuilt from meta.json alone.",
     )
     sub = parser.add_subparsers(dest="action", required=True)
     chk = sub.add_parser("check", help="verify a vector directory")
-    chk.add_argument("directory", type=Path)
+    chk.add_argument("directory", type=cli.nonempty_path)
     args = parser.parse_args(argv)
-    lines, ok, total = check(args.directory)
+    return cli.run(lambda: _check_command(args.directory), args.debug)
+
+
+def _check_command(directory: Path) -> int:
+    if not directory.is_dir():
+        raise cli.UsageError(f"{directory}: no such directory")
+    if not (directory / MANIFEST).is_file():
+        raise cli.UsageError(f"{directory}: not a refmodel export (no {MANIFEST})")
+    lines, ok, total = check(directory)
     for line in lines:
         print(line)
-    print(f"vectors ok: {ok}/{total} slots")
-    failed = any(line.startswith("FAIL") for line in lines)
-    return 1 if failed or ok < total or total == 0 else 0
+    failed = any(line.startswith("FAIL") for line in lines) or ok < total or total == 0
+    print(f"vectors FAILED: {ok}/{total} sets ok" if failed else f"vectors ok: {ok}/{total} sets")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ A set is a directory holding
   other file.
 
 Files are byte-deterministic (sorted JSON keys, a fixed zip timestamp in the npz) and the
-directory is written beside its destination and renamed into place, so a set on disk is
+directory is built beside its destination and swapped into place (:mod:`refmodel.outdir`), so a set on disk is
 complete or absent.
 """
 
@@ -25,10 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from refmodel import __version__
+from refmodel import __version__, outdir
 from refmodel.fixedpoint import signed_width
 from refmodel.hexio import from_hex_text, to_hex_text
 from refmodel.ops.kernel import IntSpec, Kernel
@@ -160,9 +157,7 @@ def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: st
     k = vs.kernel
     if vs.inputs.shape != vs.outputs.shape:
         raise ValueError(f"outputs: shape {vs.outputs.shape} differs from inputs {vs.inputs.shape}")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with outdir.staged(directory) as staging:
         files: dict[str, bytes] = {
             "input.hex": to_hex_text(vs.inputs.reshape(-1), k.in_spec.bits, k.in_spec.signed).encode(),
             "output.hex": to_hex_text(vs.outputs.reshape(-1), k.out_spec.bits, k.out_spec.signed).encode(),
@@ -213,23 +208,7 @@ def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: st
         if git_revision is not None:
             meta["git_revision"] = git_revision
         (staging / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-        os.chmod(staging, 0o755)
-        _replace_dir(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
-
-
-def _replace_dir(staging: Path, directory: Path) -> None:
-    if directory.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-        os.rmdir(retired)
-        os.replace(directory, retired)
-        os.replace(staging, directory)
-        shutil.rmtree(retired)
-    else:
-        os.replace(staging, directory)
 
 
 def read(directory: Path) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
