@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from refmodel import ops, synthetic
+from refmodel import cli, ops, synthetic
 
 SOFTMAX_SHAPE = (12, 3, 197, 197)
 GELU_SHAPE = (12, 197, 768)
@@ -131,7 +131,7 @@ def format_table(results: list[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m refmodel.bench",
         description="Time each op's Numba kernel against its PyTorch twin on DeiT-T-sized tensors "
         "(medians after warm-up; first-call time is compile or cache load).",
@@ -146,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in wanted if s not in ops.names()]
     if unknown:
         parser.error(f"--ops: unknown op(s) {', '.join(unknown)}; known: {', '.join(ops.names())}")
+    if not args.scale > 0:
+        parser.error(f"--scale: must be > 0, got {args.scale}")
+    return cli.run(lambda: _run(args, wanted), args.debug)
+
+
+def _run(args: argparse.Namespace, wanted: list[str]) -> int:
     print(f"torch threads: {torch.get_num_threads()}, numba threads: {_numba_threads()}, repeat: {args.repeat}", flush=True)
     results = []
     for workload in workloads(args.scale):

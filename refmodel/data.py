@@ -15,6 +15,11 @@ from typing import Iterator
 import torch
 
 
+class ImageError(ValueError):
+    """An image file of a data directory that cannot be read (raised lazily, batch by batch,
+    for an evaluation folder)."""
+
+
 @dataclass
 class Images:
     images: torch.Tensor  # float32 [N, 3, H, W], normalised
@@ -50,7 +55,8 @@ def _item(dataset, index: int) -> tuple[torch.Tensor, int]:
     try:
         return dataset[index]
     except Exception as exc:  # unreadable image file
-        raise ValueError(f"{dataset.samples[index][0]}: cannot read image ({type(exc).__name__}: {exc})") from None
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        raise ImageError(f"{dataset.samples[index][0]}: cannot read image ({type(exc).__name__}{': ' + detail if detail else ''})") from None
 
 
 def image_batches(directory: str | Path, model: torch.nn.Module, batch_size: int) -> tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor]]]:

@@ -8,13 +8,13 @@ and ``one_column``; LayerNorms add ``constant_rows`` (D8).
 
 A case is written only after the Numba kernel and the PyTorch twin agreed on every element,
 so the files lock bits that two independent datapaths confirmed. ``python -m refmodel.golden
-write`` regenerates the set; ``python -m refmodel.golden check`` regenerates it in a
+write`` regenerates the set (the whole tree built beside ``golden/`` and swapped into place;
+a ``--dir`` that is not a tree of vector sets is refused without ``--force``); ``python -m refmodel.golden check`` regenerates it in a
 temporary directory and names the first differing op, case, file and element.
 """
 
 from __future__ import annotations
 
-import argparse
 import filecmp
 import sys
 import tempfile
@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from refmodel import ops, synthetic, vectorset
+from refmodel import cli, ops, outdir, synthetic, vectorset
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 
@@ -217,18 +217,29 @@ def check(root: Path = GOLDEN_DIR) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m refmodel.golden",
         description="Write or check refmodel's committed per-op golden vectors (golden/<op>/w<bits>-<case>/).",
     )
     parser.add_argument("action", choices=["write", "check"], help="write: regenerate the set; check: compare a fresh regeneration with it")
-    parser.add_argument("--dir", type=Path, default=GOLDEN_DIR, help=f"golden directory (default {GOLDEN_DIR})")
+    parser.add_argument("--dir", type=cli.nonempty_path, default=GOLDEN_DIR, help=f"golden directory (default {GOLDEN_DIR})")
+    parser.add_argument("--force", action="store_true", help="let write replace a --dir that is not a tree of refmodel vector sets")
     args = parser.parse_args(argv)
-    if args.action == "write":
-        written = write_all(args.dir, progress=print)
-        print(f"golden cases written: {len(written)}")
-        return 0
-    problems = check(args.dir)
+    return cli.run(lambda: _write_command(args.dir, args.force) if args.action == "write" else _check_command(args.dir), args.debug)
+
+
+def _write_command(root: Path, force: bool) -> int:
+    """Regenerate the whole tree beside ``root`` and swap it into place (:mod:`refmodel.outdir`)."""
+    with outdir.staged(root, force=force, accept=outdir.is_export_tree) as stage:
+        written = write_all(stage, progress=print)
+    print(f"golden cases written: {len(written)}")
+    return 0
+
+
+def _check_command(root: Path) -> int:
+    if not root.is_dir():
+        raise cli.UsageError(f"{root}: no such directory")
+    problems = check(root)
     for line in problems:
         print(line)
     total = len(cases())

@@ -85,7 +85,8 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt or foreign file: one clear line, not a traceback
-        raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}{': ' + detail if detail else ''})") from None
     for key in ("model", "state_dict", "model_state"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

@@ -195,11 +195,26 @@ class Sensitivity:
     models: dict[str, torch.nn.Module] = field(default_factory=dict)  # "float" and one per method
 
 
+def float_model_of(model: torch.nn.Module, bits: int) -> torch.nn.Module:
+    """The quantized wrapper with quantization off: the float model, with the slots' probes."""
+    float_model = quantized_model(model, uniform_plan(slot_kinds(model), "ivit"), bits)
+    float_model.quantized = False
+    return float_model
+
+
+def float_reference(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_size: int) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The float model and its logits on ``images`` (what the mixed model is compared with
+    when the uniform models are not measured)."""
+    float_model = float_model_of(model, bits)
+    with torch.no_grad():
+        logits = torch.cat([float_model(batch) for batch in batches(images, batch_size)])
+    return float_model, logits
+
+
 def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_size: int, progress: Progress) -> Sensitivity:
     """Calibrate one uniform copy per method, then measure every slot's SQNR in and out."""
     kinds = slot_kinds(model)
-    float_model = quantized_model(model, uniform_plan(kinds, "ivit"), bits)
-    float_model.quantized = False
+    float_model = float_model_of(model, bits)
     copies = {}
     for method in METHODS:
         start = time.perf_counter()
@@ -265,4 +280,4 @@ def evaluate(named_models: dict[str, torch.nn.Module], labelled: Iterator[tuple[
     return {name: c / max(seen, 1) for name, c in correct.items()}
 
 
-__all__ = ["choose", "sensitivity", "run_mixed", "quantized_model", "slot_kinds"]
+__all__ = ["choose", "sensitivity", "float_reference", "run_mixed", "quantized_model", "slot_kinds"]

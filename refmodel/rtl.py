@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from refmodel import cli
 from refmodel.vectorset import identifier
 
 RTL_ROOT = Path(__file__).resolve().parents[1] / "rtl_vectors"
@@ -170,23 +171,31 @@ def find_sets(directory: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m refmodel.rtl",
         description="Run the reference RTL testbench on vector sets with Icarus Verilog.",
         epilog="Example: python -m refmodel.rtl golden/requant/w8-realistic golden/ivit.softmax",
     )
-    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a vector set, or a directory of sets (ops without RTL are skipped)")
+    parser.add_argument("dirs", nargs="+", type=cli.nonempty_path, metavar="DIR", help="a vector set, or a directory of sets (ops without RTL are skipped)")
     parser.add_argument("--no-stall", action="store_true", help="drive and accept every cycle (default: pseudo-random bubbles)")
     parser.add_argument("--seed", type=int, default=1, help="bubble pattern (default 1)")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="sets simulated in parallel (default 1)")
     parser.add_argument("--show", type=int, default=0, metavar="K", help="also print the first K mismatch lines of a failing set (default 0)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    return cli.run(lambda: _run(args), args.debug)
+
+
+def _run(args: argparse.Namespace) -> int:
+    missing = [d for d in args.dirs if not d.is_dir()]
+    if missing:
+        raise cli.UsageError(f"{missing[0]}: no such directory")
     try:
         _tool("iverilog")
         _tool("vvp")
     except SimulatorMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise cli.UsageError(str(exc)) from None
 
     jobs: list[tuple[Path, bool]] = []  # (set, named explicitly)
     status = 0

@@ -4,10 +4,17 @@ Swin model, end to end, with every slot proven bit-exact.
 It loads the model (``--checkpoint``, else the local timm cache, else seeded weights: the run
 says which), takes calibration images (``--data``, else seeded synthetic ones: the run says
 so), calibrates one uniformly quantized copy per method, measures every slot's SQNR in and
-out, chooses the plan (or reads ``--plan``), calibrates and runs the mixed model, and at every
-slot reruns the integers its PyTorch twin saw through the slot's Numba kernel. It prints a
-per-slot table, the logits SQNR and top-1 agreement of each plan against the float model, a
-timing breakdown, and last ``bit-exact slots: K/N``; it exits non-zero when ``K < N``.
+out, chooses the plan, calibrates and runs the mixed model, and at every slot reruns the
+integers its PyTorch twin saw through the slot's Numba kernel. It prints a per-slot table,
+the logits SQNR and top-1 agreement of each plan against the float model, a timing
+breakdown, and last ``bit-exact slots: K/N``; it exits with status 1 when ``K < N``.
+
+With ``--plan FILE`` the plan is read instead of measured: the uniform models are neither
+calibrated nor measured (``--compare`` measures them too), and the report shows only what this
+run measured. ``--out DIR`` is refused, before any work, when DIR exists and is not a complete
+earlier export (``--force`` replaces it); see :mod:`refmodel.outdir`. Failures follow
+:mod:`refmodel.cli`: ``error: ...`` and exit status 2 for a bad argument or input file,
+``internal error: ...`` and exit status 1 otherwise.
 """
 
 from __future__ import annotations
@@ -16,41 +23,45 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 
-from refmodel import data, models, pipeline, vectors
-from refmodel.plan import choose, plan_document, read_plan, write_plan
+from refmodel import cli, data, models, outdir, pipeline, vectors
+from refmodel.cli import UsageError
+from refmodel.plan import SlotScores, choose, plan_document, read_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
 DEFAULT_MAX_ROWS = 64
 BATCH_SIZE = 8
-
-
-class UsageError(Exception):
-    """A bad argument or input: reported as one line, exit status 2."""
+METHODS = ("ibert", "fqvit", "ivit")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m refmodel.sim",
         description=__doc__.split("\n\n")[0].replace("``", "'"),
         epilog="Example: python -m refmodel.sim deit_t --bits 6 --out out/deit_t-w6",
     )
+    path = cli.nonempty_path
     parser.add_argument("model", help=f"model short name: {', '.join(models.MODELS)}")
     parser.add_argument("--bits", type=int, default=8, help="weight and activation width, 8 or 6 (residual stream stays 16; default 8)")
-    parser.add_argument("--checkpoint", help="weights file (.pth or .safetensors, timm or original DeiT/Swin layout)")
-    parser.add_argument("--data", help="ImageFolder directory of calibration images (default: seeded synthetic images)")
+    parser.add_argument("--checkpoint", type=path, help="weights file (.pth or .safetensors, timm or original DeiT/Swin layout)")
+    parser.add_argument("--data", type=path, help="ImageFolder directory of calibration images (default: seeded synthetic images)")
     parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES, help=f"number of calibration images (default {DEFAULT_CALIB_IMAGES})")
-    parser.add_argument("--plan", help="reuse this plan file instead of measuring SQNR")
-    parser.add_argument("--out", help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
+    parser.add_argument("--plan", type=path, help="run this plan file instead of measuring SQNR and choosing a plan")
+    parser.add_argument("--compare", action="store_true", help="with --plan: still calibrate and measure the uniform models, and report their numbers")
+    parser.add_argument("--out", type=path, help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
+    parser.add_argument("--force", action="store_true", help="let --out replace an existing file or directory that is not a refmodel export")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
-    parser.add_argument("--eval", dest="eval_dir", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan")
+    parser.add_argument("--eval", dest="eval_dir", type=path, help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan")
     return parser.parse_args(argv)
 
 
 def check_args(args: argparse.Namespace) -> None:
+    """Every check that needs no model: raises :class:`UsageError` (or ``outdir.Refused``)."""
     if args.model not in models.MODELS:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
     if args.bits not in (6, 8):
@@ -59,6 +70,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
     if args.max_rows < 1:
         raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
+    if args.compare and args.plan is None:
+        raise UsageError("--compare needs --plan (without a plan file the uniform models are always measured)")
+    if args.out is not None:
+        outdir.check_target(args.out, force=args.force)
 
 
 def fmt_db(x: float) -> str:
@@ -78,134 +93,212 @@ class Report:
         self.lines.append(line)
 
 
-def run(args: argparse.Namespace) -> int:
-    report = Report()
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+class Timer:
+    """Seconds spent per named phase, in the order the phases ran."""
 
-    def lap(name: str) -> None:
-        nonlocal clock
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
         now = time.perf_counter()
-        timings[name] = timings.get(name, 0.0) + now - clock
-        clock = now
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.clock
+        self.clock = now
 
-    try:
+    def line(self) -> str:
+        return "timing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items())
+
+
+def progress(line: str) -> None:
+    print(f"  .. {line}", flush=True)
+
+
+@dataclass
+class Inputs:
+    """What the run works on, read and validated before any work starts."""
+
+    loaded: models.LoadedModel
+    calib: data.Images
+    kinds: dict[str, str]
+    plan: dict[str, str] | None = None  # from --plan
+    plan_scores: list[SlotScores] = field(default_factory=list)  # the scores stored in the plan file
+
+
+@dataclass
+class Results:
+    """What the run measured: the float reference, the uniform models (when measured), the
+    mixed model and its slot checks."""
+
+    plan: dict[str, str]
+    float_logits: torch.Tensor
+    float_model: torch.nn.Module
+    mixed_logits: torch.Tensor
+    mixed_model: torch.nn.Module
+    checker: pipeline.NumbaCheckProbe
+    sensitivity: pipeline.Sensitivity | None  # None: the uniform models were not measured
+
+    @property
+    def measured_scores(self) -> list[SlotScores] | None:
+        return None if self.sensitivity is None else self.sensitivity.scores
+
+
+def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
+    """The model, the calibration images and the plan file; their problems are usage errors."""
+    with cli.bad_input():
         loaded = models.load(args.model, args.checkpoint, args.seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     report(f"model: {args.model} ({loaded.timm_name}), W{args.bits}A{args.bits}, residual stream 16-bit")
     report(loaded.describe())
-    try:
+    with cli.bad_input():
         calib = data.image_folder(args.data, loaded.model, args.calib_images) if args.data else data.synthetic(args.calib_images, args.seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     report(f"calibration: {calib.description}")
-    kinds = pipeline.slot_kinds(loaded.model)
-    plan = None
-    if args.plan:
-        try:
-            plan, scores = read_plan(Path(args.plan), args.model, kinds)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        report(f"plan: {args.plan}")
-    lap("load model and data")
+    inputs = Inputs(loaded, calib, pipeline.slot_kinds(loaded.model))
+    if args.plan is not None:
+        with cli.bad_input():
+            inputs.plan, inputs.plan_scores = read_plan(args.plan, args.model, inputs.kinds)
+        report(f"plan: {args.plan}" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
+    return inputs
 
-    progress = lambda line: print(f"  .. {line}", flush=True)  # noqa: E731
-    try:
-        sens = pipeline.sensitivity(loaded.model, args.bits, calib.images, BATCH_SIZE, progress)
-    except ValueError as exc:  # e.g. a calibrated scale outside a method's accepted range
-        raise UsageError(str(exc)) from None
-    lap("calibrate uniform models and measure SQNR")
-    if plan is None:
-        scores = sens.scores
-        plan = choose(scores)
-    capture = vectors.CaptureProbe(args.max_rows) if args.out else None
-    try:
-        mixed_logits, checker, mixed_model = pipeline.run_mixed(loaded.model, plan, args.bits, calib.images, BATCH_SIZE, progress, capture)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    lap("calibrate and run mixed model")
-    timings["Numba check (inside mixed run)"] = checker.seconds
 
-    report()
-    methods = ("ibert", "fqvit", "ivit")
-    report(f"{'slot':<34} {'kind':<9} {'method':<6} " + " ".join(f"{'dSQNR ' + m:>12}" for m in methods) + f" {'elements':>10}  bit-exact")
-    by_name = {s.name: s for s in scores}
+def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vectors.CaptureProbe | None) -> Results:
+    """Calibrate and measure the uniform models when needed, choose the plan unless given,
+    then calibrate, run and check the mixed model."""
+    model, images = inputs.loaded.model, inputs.calib.images
+    sens = None
+    if inputs.plan is None or args.compare:
+        sens = pipeline.sensitivity(model, args.bits, images, BATCH_SIZE, progress)
+        float_model, float_logits = sens.models["float"], sens.float_logits
+        timer.lap("calibrate uniform models and measure SQNR")
+    else:
+        float_model, float_logits = pipeline.float_reference(model, args.bits, images, BATCH_SIZE)
+        timer.lap("run float model")
+    plan = inputs.plan if inputs.plan is not None else choose(sens.scores)
+    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture)
+    timer.lap("calibrate and run mixed model")
+    timer.seconds["Numba check (inside mixed run)"] = checker.seconds
+    return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, sens)
+
+
+def slot_table(kinds: dict[str, str], results: Results) -> list[str]:
+    """One line per slot: kind, method, the measured dSQNR of every method, elements checked."""
+    scores = results.measured_scores
+    by_name = {s.name: s for s in scores or []}
+    header = f"{'slot':<34} {'kind':<9} {'method':<6} "
+    if scores is not None:
+        header += " ".join(f"{'dSQNR ' + m:>12}" for m in METHODS) + " "
+    lines = [header + f"{'elements':>10}  bit-exact"]
     for name, kind in kinds.items():
-        entry = by_name.get(name)
-        cells = " ".join(f"{fmt_db(entry.scores[m]['dsqnr']) if entry and m in entry.scores else '-':>12}" for m in methods)
-        check = checker.checks.get(name)
+        line = f"{name:<34} {kind:<9} {results.plan[name]:<6} "
+        if scores is not None:
+            entry = by_name.get(name)
+            line += " ".join(f"{fmt_db(entry.scores[m]['dsqnr']) if entry and m in entry.scores else '-':>12}" for m in METHODS) + " "
+        check = results.checker.checks.get(name)
         exact = "yes" if check and check.exact else ("NO: " + check.first if check else "not run")
-        report(f"{name:<34} {kind:<9} {plan[name]:<6} {cells} {check.elements if check else 0:>10}  {exact}")
-    counts = {m: sum(1 for n in kinds if plan[n] == m) for m in methods}
-    report("mixed plan: " + ", ".join(f"{m} {c}" for m, c in counts.items()) + f" slots of {len(kinds)}")
-    per_kind = {k: {m: sum(1 for n, kk in kinds.items() if kk == k and plan[n] == m) for m in methods} for k in ("softmax", "gelu", "layernorm")}
-    report("per kind: " + "; ".join(f"{k}: " + ", ".join(f"{m} {c}" for m, c in v.items() if c) for k, v in per_kind.items()))
+        lines.append(line + f"{check.elements if check else 0:>10}  {exact}")
+    return lines
 
+
+def plan_summary(kinds: dict[str, str], plan: dict[str, str]) -> list[str]:
+    """How many slots each method runs, in all and per kind."""
+    counts = {m: sum(1 for n in kinds if plan[n] == m) for m in METHODS}
+    per_kind = {k: {m: sum(1 for n, kk in kinds.items() if kk == k and plan[n] == m) for m in METHODS} for k in ("softmax", "gelu", "layernorm")}
+    return [
+        "mixed plan: " + ", ".join(f"{m} {c}" for m, c in counts.items()) + f" slots of {len(kinds)}",
+        "per kind: " + "; ".join(f"{k}: " + ", ".join(f"{m} {c}" for m, c in v.items() if c) for k, v in per_kind.items()),
+    ]
+
+
+def logits_table(results: Results) -> list[str]:
+    """Logits SQNR and top-1 agreement against the float model of every plan run."""
+    rows = {}
+    if results.sensitivity is not None:
+        rows = {"uniform " + m + ("*" if m == "fqvit" else ""): results.sensitivity.logits[m] for m in METHODS}
+    rows["mixed"] = results.mixed_logits
+    ref = results.float_logits
+    lines = [f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}"]
+    lines += [f"{label:<14} {fmt_db(pipeline.logits_sqnr(ref, logits)):>15} {pipeline.top1_agreement(ref, logits):>16.3f}" for label, logits in rows.items()]
+    if results.sensitivity is not None:
+        lines.append("* FQ-ViT has no integer GELU: its uniform model keeps GELU in float, as upstream")
+    return lines
+
+
+def evaluate(eval_dir: Path, loaded: models.LoadedModel, results: Results, report: Report) -> None:
+    """Top-1 accuracy of every model run on a labelled folder; an unreadable image is a usage
+    error, a failure of a model is not."""
+    with cli.bad_input():
+        count, labelled = data.image_batches(eval_dir, loaded.model, BATCH_SIZE)
     report()
-    report(f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}")
-    for method in methods:
-        label = "uniform " + method + ("*" if method == "fqvit" else "")
-        report(f"{label:<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, sens.logits[method])):>15} {pipeline.top1_agreement(sens.float_logits, sens.logits[method]):>16.3f}")
-    report(f"{'mixed':<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, mixed_logits)):>15} {pipeline.top1_agreement(sens.float_logits, mixed_logits):>16.3f}")
-    report("* FQ-ViT has no integer GELU: its uniform model keeps GELU in float, as upstream")
-    lap("report")
+    report(f"evaluation: {count} labelled images from {eval_dir}")
+    named = {"float": results.float_model}
+    if results.sensitivity is not None:
+        named.update({f"uniform {m}": results.sensitivity.models[m] for m in METHODS})
+    named["mixed"] = results.mixed_model
+    for model in named.values():
+        pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
+    try:
+        accuracy = pipeline.evaluate(named, labelled, progress)
+    except data.ImageError as exc:
+        raise UsageError(str(exc)) from None
+    for name, acc in accuracy.items():
+        report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
 
-    if args.eval_dir:
-        try:
-            count, labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
-            report()
-            report(f"evaluation: {count} labelled images from {args.eval_dir}")
-            named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods}, "mixed": mixed_model}
-            for model in named.values():
-                pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
-            accuracy = pipeline.evaluate(named, labelled, progress)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        for name, acc in accuracy.items():
-            report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
-        lap("evaluate")
 
-    exact = sum(1 for n in kinds if n in checker.checks and checker.checks[n].exact)
+def export(args: argparse.Namespace, inputs: Inputs, results: Results, capture: vectors.CaptureProbe, report_lines: list[str]) -> int:
+    """Write the export directory atomically; returns the number of slot vector sets."""
+    loaded, calib = inputs.loaded, inputs.calib
+    calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
+    scores = results.measured_scores if results.measured_scores is not None else inputs.plan_scores
+    with outdir.staged(args.out, force=args.force) as stage:
+        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, scores))
+        entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
+        (stage / "report.txt").write_text("\n".join(report_lines) + "\n")
+        manifest = {
+            "model": args.model,
+            "timm_model": loaded.timm_name,
+            "bits": args.bits,
+            "weights": loaded.sha256,
+            "seed": args.seed,
+            "calibration": calibration,
+            "max_rows": args.max_rows,
+            "plan": results.plan,
+            "slots": entries,
+            "git_revision": vectors.git_revision(),
+        }
+        vectors.write_manifest(stage, manifest)
+    return len(entries)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole run: inputs, measurement, report, evaluation, export; exit status 0 when
+    every slot is bit-exact, else 1."""
+    check_args(args)
+    report, timer = Report(), Timer()
+    inputs = load_inputs(args, report)
+    timer.lap("load model and data")
+    capture = vectors.CaptureProbe(args.max_rows) if args.out is not None else None
+    results = measure(args, inputs, timer, capture)
+    report()
+    for line in slot_table(inputs.kinds, results) + plan_summary(inputs.kinds, results.plan) + [""] + logits_table(results):
+        report(line)
+    timer.lap("report")
+    if args.eval_dir is not None:
+        evaluate(args.eval_dir, inputs.loaded, results, report)
+        timer.lap("evaluate")
+    kinds = inputs.kinds
+    exact = sum(1 for n in kinds if n in results.checker.checks and results.checker.checks[n].exact)
     report()
     final = f"bit-exact slots: {exact}/{len(kinds)}"
-    if args.out:
-        out = Path(args.out)
-        with vectors.Staging(out) as stage:
-            calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
-            write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, scores))
-            entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
-            (stage / "report.txt").write_text("\n".join(report.lines + [final]) + "\n")
-            vectors.write_manifest(
-                stage,
-                {
-                    "model": args.model,
-                    "timm_model": loaded.timm_name,
-                    "bits": args.bits,
-                    "weights": loaded.sha256,
-                    "seed": args.seed,
-                    "calibration": calibration,
-                    "max_rows": args.max_rows,
-                    "plan": plan,
-                    "slots": entries,
-                    "git_revision": vectors.git_revision(),
-                },
-            )
-        lap("write vectors")
-        print(f"wrote {out}: plan.json, report.txt, manifest.json and {len(entries)} slot vector sets")
-    print("timing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    if args.out is not None:
+        sets = export(args, inputs, results, capture, report.lines + [final])
+        timer.lap("write vectors")
+        print(f"wrote {args.out}: plan.json, report.txt, manifest.json and {sets} slot vector sets")
+    print(timer.line())
     print(final)
     return 0 if exact == len(kinds) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        check_args(args)
-        return run(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return cli.run(lambda: run(args), args.debug)
 
 
 if __name__ == "__main__":

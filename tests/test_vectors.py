@@ -42,7 +42,7 @@ def test_export_writes_every_slot_and_checks_ok(exported):
         assert {"cfg_gain_m.hex", "cfg_bias.hex", "dp_m.hex", "dp_n.hex", "dp_b.hex"} <= {p.name for p in (exported / e["dir"]).iterdir()}
     proc = _check(exported)
     assert proc.returncode == 0, proc.stdout
-    assert proc.stdout.rstrip().splitlines()[-1] == "vectors ok: 49/49 slots"
+    assert proc.stdout.rstrip().splitlines()[-1] == "vectors ok: 49/49 sets"
     assert sum(line.startswith("ok   ") for line in proc.stdout.splitlines()) == 49
 
 
@@ -100,7 +100,7 @@ def test_truncated_and_missing_files_are_reported(exported, tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
     assert f"{out}: sha256 differs" in proc.stdout
     assert f"{copy / 'blocks.2.attn.softmax' / 'input.hex'}: missing" in proc.stdout
-    assert proc.stdout.rstrip().splitlines()[-1] == "vectors ok: 47/49 slots"
+    assert proc.stdout.rstrip().splitlines()[-1] == "vectors FAILED: 47/49 sets ok"
 
 
 def test_a_wrong_expected_value_names_slot_element_input_expected_and_got(exported, tmp_path):
