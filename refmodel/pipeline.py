@@ -72,7 +72,7 @@ class SlotRecorder:
     def __init__(self) -> None:
         self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def on_io(self, slot: Slot, x: torch.Tensor, y: torch.Tensor) -> None:
+    def on_io(self, slot: Slot, x: torch.Tensor, y: torch.Tensor, masked: torch.Tensor | None = None) -> None:
         self.tensors[slot.name] = (x.detach(), y.detach())
 
     def on_kernel(self, slot, kernel, q_in, q_out) -> None:  # the float model runs no kernel
@@ -80,19 +80,23 @@ class SlotRecorder:
 
 
 class SQNRProbe:
-    """Probe that compares a quantized copy's slot tensors with the recorded float ones."""
+    """Probe that compares a quantized copy's slot tensors with the recorded float ones, per
+    image (``samples``: the images of the current batch), leaving out the entries a shifted-
+    window mask removes."""
 
     wants_io = True
 
     def __init__(self, recorder: SlotRecorder) -> None:
         self.recorder = recorder
+        self.samples: int | None = None
         self.inputs: dict[str, SQNRAccumulator] = {}
         self.outputs: dict[str, SQNRAccumulator] = {}
 
-    def on_io(self, slot: Slot, x: torch.Tensor, y: torch.Tensor) -> None:
+    def on_io(self, slot: Slot, x: torch.Tensor, y: torch.Tensor, masked: torch.Tensor | None = None) -> None:
         fx, fy = self.recorder.tensors[slot.name]
-        self.inputs.setdefault(slot.name, SQNRAccumulator()).add(fx, x)
-        self.outputs.setdefault(slot.name, SQNRAccumulator()).add(fy, y)
+        keep = None if masked is None else ~masked
+        self.inputs.setdefault(slot.name, SQNRAccumulator()).add(fx, x, self.samples, keep)
+        self.outputs.setdefault(slot.name, SQNRAccumulator()).add(fy, y, self.samples, keep)
 
     def on_kernel(self, slot, kernel, q_in, q_out) -> None:
         pass
@@ -123,7 +127,7 @@ class NumbaCheckProbe:
         self.checks: dict[str, SlotCheck] = {}
         self.seconds = 0.0
 
-    def on_io(self, slot, x, y) -> None:
+    def on_io(self, slot, x, y, masked=None) -> None:
         pass
 
     def on_kernel(self, slot: Slot, kernel: ops.Kernel, q_in: torch.Tensor, q_out: torch.Tensor) -> None:
@@ -147,10 +151,10 @@ class ProbeGroup:
         self.probes = [p for p in probes if p is not None]
         self.wants_io = any(p.wants_io for p in self.probes)
 
-    def on_io(self, slot, x, y) -> None:
+    def on_io(self, slot, x, y, masked=None) -> None:
         for p in self.probes:
             if p.wants_io:
-                p.on_io(slot, x, y)
+                p.on_io(slot, x, y, masked)
 
     def on_kernel(self, slot, kernel, q_in, q_out) -> None:
         for p in self.probes:
@@ -232,6 +236,7 @@ def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_s
         for i, batch in enumerate(batches(images, batch_size)):
             float_logits.append(float_model(batch))
             for method, copy in copies.items():
+                probes[method].samples = batch.shape[0]
                 logits[method].append(copy(batch))
             progress(f"sensitivity: batch {i + 1}/{math.ceil(images.shape[0] / batch_size)}")
     scores = []

@@ -2,7 +2,7 @@
 
 For a slot and a candidate method, with ``x`` the float model's tensor and ``y`` the tensor
 of the model quantized uniformly with that method, at the same point, for the same image,
-flattened per sample::
+flattened per sample (all windows of one image together, for Swin)::
 
     SQNR = 20 * log10( mean_over_samples( ||x|| / ||x - y|| ) )        [dB]
 
@@ -12,6 +12,9 @@ upstream cancelled (``spec/mixed-method.md``).
 
 Conventions that the formula leaves open:
 
+- entries that Swin's shifted-window mask removes are left out of both norms, at the input
+  and at the output (the float model adds -100 there, the quantized one saturates them: two
+  conventions for "absent", not a quantization error);
 - a sample whose quantized tensor equals the float one exactly (``||x - y|| = 0``) contributes
   no noise: it is left out of the mean; a slot with no noisy sample at all has SQNR ``+inf``;
 - ``dSQNR`` is ``+inf`` when ``SQNR_out`` is ``+inf`` (a slot with no noise wins), ``-inf``
@@ -40,15 +43,25 @@ PLAN_FORMAT = "refmodel-plan/1"
 
 
 class SQNRAccumulator:
-    """Per-sample ``||x|| / ||x - y||`` ratios, gathered batch by batch."""
+    """Per-sample ``||x|| / ||x - y||`` ratios, gathered batch by batch.
+
+    ``samples`` is the number of images in the batch: a tensor whose first axis holds more
+    rows (Swin's windows, ``[images * windows, ...]`` with the image outermost) is grouped
+    per image. Entries where ``keep`` is ``False`` (Swin's shifted-window mask) are left out
+    of both norms."""
 
     def __init__(self) -> None:
         self.ratios: list[float] = []
         self.samples = 0
 
-    def add(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        xs = x.detach().to(torch.float64).reshape(x.shape[0], -1)
-        ys = y.detach().to(torch.float64).reshape(y.shape[0], -1)
+    def add(self, x: torch.Tensor, y: torch.Tensor, samples: int | None = None, keep: torch.Tensor | None = None) -> None:
+        xs, ys = x.detach().to(torch.float64), y.detach().to(torch.float64)
+        if keep is not None:
+            xs, ys = xs * keep, ys * keep
+        count = x.shape[0] if samples is None else samples
+        if xs.shape[0] % count:
+            raise ValueError(f"samples: {count} does not divide the first axis of a {tuple(x.shape)} tensor")
+        xs, ys = xs.reshape(count, -1), ys.reshape(count, -1)
         signal = xs.norm(dim=1)
         noise = (xs - ys).norm(dim=1)
         for s, n in zip(signal.tolist(), noise.tolist()):

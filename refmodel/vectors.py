@@ -70,7 +70,7 @@ class CaptureProbe:
         self.slots: dict[str, Capture] = {}
         self.kinds: dict[str, tuple[str, str]] = {}
 
-    def on_io(self, slot, x, y) -> None:
+    def on_io(self, slot, x, y, masked=None) -> None:
         pass
 
     def on_kernel(self, slot, kernel: ops.Kernel, q_in: torch.Tensor, q_out: torch.Tensor) -> None:

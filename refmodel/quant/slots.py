@@ -49,7 +49,8 @@ class Probe(Protocol):
     #: Whether the probe wants the slot's real input and output (computing them costs time).
     wants_io: bool
 
-    def on_io(self, slot: "Slot", x: torch.Tensor, y: torch.Tensor) -> None: ...
+    def on_io(self, slot: "Slot", x: torch.Tensor, y: torch.Tensor, masked: torch.Tensor | None = None) -> None:
+        """``masked`` (boolean, broadcastable to ``x``): entries Swin's shifted-window mask removes."""
 
     def on_kernel(self, slot: "Slot", kernel: ops.Kernel, q_in: torch.Tensor, q_out: torch.Tensor) -> None: ...
 
@@ -99,11 +100,11 @@ class Slot(nn.Module):
             self.probe.on_kernel(self, kernel, q, q_out)
         return q_out, real
 
-    def report(self, x, y) -> None:
+    def report(self, x, y, masked: torch.Tensor | None = None) -> None:
         """Give the probe the slot's real input and output; ``x``/``y`` may be callables,
         evaluated only when the probe wants them."""
         if self.probe is not None and self.probe.wants_io:
-            self.probe.on_io(self, x() if callable(x) else x, y() if callable(y) else y)
+            self.probe.on_io(self, x() if callable(x) else x, y() if callable(y) else y, masked)
 
 
 class LayerNormSlot(Slot):
@@ -241,7 +242,7 @@ class SoftmaxSlot(Slot):
         k = self.kernel(f"{self.method}.softmax", scale_in=float(x.scale), out_bits=self.out_bits, in_bits=self.act_bits)
         q_out, real = self.run(k, x.q, x.shadow)
         probs = Probabilities(q_out, k.scale_out, k.out_spec.bits, real)
-        self.report(x.real, lambda: dequantize(k, q_out))
+        self.report(x.real, lambda: dequantize(k, q_out), masked)
         return probs
 
     def attend(self, p: Probabilities, v: QTensor) -> QTensor:
