@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -122,6 +123,7 @@ class Inputs:
     kinds: dict[str, str]
     plan: dict[str, str] | None = None  # from --plan
     plan_scores: list[SlotScores] = field(default_factory=list)  # the scores stored in the plan file
+    labelled: tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor]]] | None = None  # --eval: count, lazy batches
 
 
 @dataclass
@@ -156,6 +158,9 @@ def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
         with cli.bad_input():
             inputs.plan, inputs.plan_scores = read_plan(args.plan, args.model, inputs.kinds)
         report(f"plan: {args.plan}" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
+    if args.eval_dir is not None:
+        with cli.bad_input():
+            inputs.labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
     return inputs
 
 
@@ -221,11 +226,9 @@ def logits_table(results: Results) -> list[str]:
     return lines
 
 
-def evaluate(eval_dir: Path, loaded: models.LoadedModel, results: Results, report: Report) -> None:
+def evaluate(eval_dir: Path, count: int, labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], results: Results, report: Report) -> None:
     """Top-1 accuracy of every model run on a labelled folder; an unreadable image is a usage
     error, a failure of a model is not."""
-    with cli.bad_input():
-        count, labelled = data.image_batches(eval_dir, loaded.model, BATCH_SIZE)
     report()
     report(f"evaluation: {count} labelled images from {eval_dir}")
     named = {"float": results.float_model}
@@ -280,8 +283,8 @@ def run(args: argparse.Namespace) -> int:
     for line in slot_table(inputs.kinds, results) + plan_summary(inputs.kinds, results.plan) + [""] + logits_table(results):
         report(line)
     timer.lap("report")
-    if args.eval_dir is not None:
-        evaluate(args.eval_dir, inputs.loaded, results, report)
+    if inputs.labelled is not None:
+        evaluate(args.eval_dir, *inputs.labelled, results, report)
         timer.lap("evaluate")
     kinds = inputs.kinds
     exact = sum(1 for n in kinds if n in results.checker.checks and results.checker.checks[n].exact)

@@ -32,14 +32,32 @@ def test_deit_t_every_slot_bit_exact_and_plan_round_trips(bits, capsys, tmp_path
         assert set(scores) == ({"ibert", "ivit"} if entry["kind"] == "gelu" else {"ibert", "fqvit", "ivit"})
     # the same seed gives the same plan
     code, _ = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--out", str(tmp_path / "again"))
+    assert code == 0
     again = json.loads((tmp_path / "again" / "plan.json").read_text())
     assert {s["name"]: s["choice"] for s in again["slots"]} == choices
-    # reusing the plan file runs that plan
+    # reusing the plan file runs that plan, and measures no uniform model
     code, lines = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--plan", str(out / "plan.json"))
     assert code == 0 and lines[-1] == "bit-exact slots: 49/49"
     table = {line.split()[0]: line.split()[2] for line in lines if line.startswith(("blocks.", "norm "))}
     assert table == choices
+    assert not any("uniform" in line and "calibrated" in line for line in lines)
+    assert [line.split()[0] for line in lines if line.startswith(("uniform", "mixed "))] == ["mixed"]
     assert (out / "report.txt").read_text().rstrip().splitlines()[-1] == "bit-exact slots: 49/49"
+
+
+def test_out_replaces_an_earlier_export_but_never_a_users_directory(capsys, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert sim.main(["deit_t", "--calib-images", "1", "--max-rows", "2", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {out}: exists and is not a complete refmodel export (it holds files refmodel did not write); use --force to replace it"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["notes.txt", "run"]
+    code, lines = _run(capsys, "deit_t", "--calib-images", "1", "--max-rows", "2", "--out", str(out), "--force")
+    assert code == 0 and not (out / "notes.txt").exists() and (out / "manifest.json").is_file()
+    first = (out / "manifest.json").read_bytes()
+    code, lines = _run(capsys, "deit_t", "--calib-images", "1", "--max-rows", "2", "--seed", "1", "--out", str(out))
+    assert code == 0 and (out / "manifest.json").read_bytes() != first  # an export is replaced without --force
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # nothing hidden left beside it
 
 
 @pytest.mark.parametrize("bits", [8, 6])
@@ -86,20 +104,40 @@ def test_corrupt_checkpoint(tmp_path):
     assert f"{tmp_path / 'x.pth'}: not a readable checkpoint" in _fails("deit_t", "--checkpoint", str(tmp_path / "x.pth"))
 
 
-def test_eval_reports_top1_of_every_plan_on_a_labelled_folder(tmp_path, capsys):
+def test_eval_accuracy_of_the_float_model_equals_an_independent_count(tmp_path, capsys):
+    """A checkpoint whose head can only answer class 0 or 1 (the two folders), so accuracy
+    depends on the images; the test counts the float model's correct answers itself."""
     import numpy as np
+    import torch
     from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    from refmodel import models
 
     rng = np.random.default_rng(0)
+    paths = []
     for label in ("n01", "n02"):
-        (tmp_path / label).mkdir()
-        for i in range(2):
-            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / label / f"{i}.png")
-    code, lines = _run(capsys, "deit_t", "--calib-images", "2", "--data", str(tmp_path), "--eval", str(tmp_path))
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(3):
+            paths.append((tmp_path / "data" / label / f"{i}.png", label == "n02"))
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[-1][0])
+    model = models.create("deit_tiny_patch16_224", 0)
+    with torch.no_grad():
+        model.head.weight[2:] = 0.0
+        model.head.bias[2:] = -1e3
+        model.head.bias[:2] = 0.0
+    torch.save(model.state_dict(), tmp_path / "two_class.pth")
+    transform = create_transform(**resolve_data_config({}, model=model))
+    with torch.no_grad():
+        images = torch.stack([transform(Image.open(p).convert("RGB")) for p, _ in paths])
+        predicted = model(images).argmax(-1)
+    labels = torch.tensor([int(y) for _, y in paths])
+    expected = 100.0 * float((predicted == labels).to(torch.float64).mean())
+
+    code, lines = _run(capsys, "deit_t", "--checkpoint", str(tmp_path / "two_class.pth"), "--calib-images", "2", "--data", str(tmp_path / "data"), "--eval", str(tmp_path / "data"))
     assert code == 0
     assert any("calibration: 2 images from" in line for line in lines)
-    top1 = [line for line in lines if line.startswith("top-1 accuracy")]
-    assert [" ".join(line.split()[2:-2]) for line in top1] == ["float", "uniform ibert", "uniform fqvit", "uniform ivit", "mixed"]
-    for line in top1:
-        value = float(line.split()[-2])
-        assert value in (0.0, 25.0, 50.0, 75.0, 100.0)
+    assert any(line.startswith("evaluation: 6 labelled images from") for line in lines)
+    top1 = {" ".join(line.split()[2:-2]): float(line.split()[-2]) for line in lines if line.startswith("top-1 accuracy")}
+    assert list(top1) == ["float", "uniform ibert", "uniform fqvit", "uniform ivit", "mixed"]
+    assert top1["float"] == pytest.approx(expected, abs=0.005)  # printed with two decimals
