@@ -75,9 +75,9 @@ def _terminate(signum: int, frame) -> NoReturn:
 def run(body: Callable[[], int], debug: bool = False) -> int:
     """Run a command's body under the package's failure convention; returns the exit status."""
     try:
-        signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread: keep the default handler
-        pass
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: keep the handler there is
+        previous = None
     try:
         return body()
     except (UsageError, Refused) as exc:
@@ -91,3 +91,6 @@ def run(body: Callable[[], int], debug: bool = False) -> int:
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {_first_line(exc)} (rerun with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

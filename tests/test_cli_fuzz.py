@@ -160,7 +160,7 @@ def _no_work(*args, **kwargs):
     raise AssertionError("the run started working on a bad input")
 
 
-def test_sim_failure_inside_the_model_is_an_internal_error_not_a_usage_error(capsys, monkeypatch, workspace):
+def test_sim_failure_inside_the_model_is_an_internal_error_not_a_usage_error(capsys, monkeypatch):
     def range_check(*args, **kwargs):
         raise ValueError("slot blocks.3.attn.softmax (ibert.softmax): scale_in 1e-09 outside the accepted range")
 

@@ -180,3 +180,51 @@ def test_two_writers_racing_20_times_both_succeed_and_the_last_complete_export_w
     assert seen_absent == 0  # the path always held a complete export, never nothing
     assert _complete(target) in ("a-19", "b-19")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no .partial, no .old
+
+
+# ------------------------------------------------------------------------ vector sets
+
+
+def _vector_set(name: str):
+    import numpy as np
+
+    from refmodel import ops, vectorset
+
+    k = ops.make("requant", scale_in=[0.01, 0.02], scale_out=0.05, out_bits=8)
+    q = np.array([[-100, 5], [7, -8]], dtype=np.int64)
+    return vectorset.VectorSet(name, k, q, k.sim(q))
+
+
+def test_a_vector_set_is_an_export_and_replaces_only_a_set(tmp_path):
+    from refmodel import vectorset
+
+    vectorset.write(tmp_path / "g" / "op" / "a", _vector_set("a"), method_rules="r")
+    vectorset.write(tmp_path / "g" / "op" / "b", _vector_set("b"), method_rules="r")
+    assert outdir.is_export(tmp_path / "g" / "op" / "a") and outdir.is_export_tree(tmp_path / "g")
+    vectorset.write(tmp_path / "g" / "op" / "a", _vector_set("a"), method_rules="new")  # a set is replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(outdir.Refused, match="not a complete refmodel export"):
+        vectorset.write(tmp_path / "mine", _vector_set("m"), method_rules="r")
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "mine"]
+
+
+def test_golden_write_swaps_the_whole_tree_and_refuses_a_users_directory(tmp_path, capsys, monkeypatch):
+    from refmodel import golden, vectorset
+
+    def write_all(root, progress=None):
+        for name in ("x", "y"):
+            vectorset.write(root / "op" / name, _vector_set(name), method_rules="r")
+        return ["x", "y"]
+
+    monkeypatch.setattr(golden, "write_all", write_all)
+    assert golden.main(["write", "--dir", str(tmp_path / "g")]) == 0
+    assert golden.main(["write", "--dir", str(tmp_path / "g")]) == 0  # a tree of sets is replaced
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*/*")) == ["g/op/x", "g/op/y"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
+    (tmp_path / "g" / "README").write_text("mine")
+    capsys.readouterr()
+    assert golden.main(["write", "--dir", str(tmp_path / "g")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'g'}: exists and is not a complete refmodel export")
+    assert (tmp_path / "g" / "README").read_text() == "mine"
