@@ -8,8 +8,9 @@ and ``one_column``; LayerNorms add ``constant_rows`` (D8).
 
 A case is written only after the Numba kernel and the PyTorch twin agreed on every element,
 so the files lock bits that two independent datapaths confirmed. ``python -m refmodel.golden
-write`` regenerates the set (the whole tree built beside ``golden/`` and swapped into place;
-a ``--dir`` that is not a tree of vector sets is refused without ``--force``); ``python -m refmodel.golden check`` regenerates it in a
+write`` regenerates the set (the whole tree built beside ``golden/`` and swapped into
+place; a ``--dir`` that is not a tree of vector sets is refused without ``--force``);
+``python -m refmodel.golden check`` regenerates it in a
 temporary directory and names the first differing op, case, file and element.
 """
 
