@@ -233,7 +233,7 @@ def test_vectors_check_of_a_damaged_export_fails_in_its_last_line(kind, workspac
     last = out.rstrip().splitlines()[-1]
     assert last.startswith("vectors FAILED: ") and last.endswith(" sets ok"), last
     ok, total = map(int, last.split()[2].split("/"))
-    assert ok < total
+    assert ok < total or (kind == "manifest not JSON" and total == 0)  # no slot list to count
     assert _snapshot(tmp_path) == before
 
 
