@@ -18,7 +18,6 @@ ok`` and exit status 1 on any problem, naming the file, or the slot, element, in
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
