@@ -148,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--ops: unknown op(s) {', '.join(unknown)}; known: {', '.join(ops.names())}")
     if not args.scale > 0:
         parser.error(f"--scale: must be > 0, got {args.scale}")
-    return cli.run(lambda: _run(args, wanted), args.debug)
+    return cli.run(lambda: _command(args, wanted), args.debug)
 
 
-def _run(args: argparse.Namespace, wanted: list[str]) -> int:
+def _command(args: argparse.Namespace, wanted: list[str]) -> int:
     print(f"torch threads: {torch.get_num_threads()}, numba threads: {_numba_threads()}, repeat: {args.repeat}", flush=True)
     results = []
     for workload in workloads(args.scale):

@@ -184,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
-    return cli.run(lambda: _run(args), args.debug)
+    return cli.run(lambda: _command(args), args.debug)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _command(args: argparse.Namespace) -> int:
     missing = [d for d in args.dirs if not d.is_dir()]
     if missing:
         raise cli.UsageError(f"{missing[0]}: no such directory")
