@@ -17,7 +17,7 @@ import torch
 
 from refmodel import bench, golden, models, pipeline, rtl, sim, vectors
 
-pytestmark = pytest.mark.slow  # one small export of deit_t per module
+pytestmark = pytest.mark.slow  # one small export of deit_t per module, for vectors check
 
 
 def _snapshot(root: Path) -> dict[str, str]:
@@ -75,9 +75,8 @@ def workspace(tmp_path_factory) -> Path:
     state["head.weight"] = state["head.weight"][:10]
     torch.save(state, root / "wrong_shape.pth")
     (root / "bad.safetensors").write_bytes(b"\x00" * 16)
-    export = root / "export"
-    assert sim.main(["deit_t", "--calib-images", "1", "--max-rows", "2", "--out", str(export)]) == 0
-    plan = json.loads((export / "plan.json").read_text())
+    kinds = pipeline.slot_kinds(models.create("deit_tiny_patch16_224", 0))
+    plan = {"format": "refmodel-plan/1", "model": "deit_t", "bits": 8, "slots": [{"name": n, "kind": k, "choice": "ivit", "scores": {}} for n, k in kinds.items()]}
     (root / "plans").mkdir()
     (root / "plans" / "not_json.json").write_text("{plan")
     (root / "plans" / "other_model.json").write_text(json.dumps(dict(plan, model="swin_t")))
@@ -93,9 +92,20 @@ def workspace(tmp_path_factory) -> Path:
     (root / "user_dir" / "notes.txt").write_text("the user's notes")
     (root / "user_file").write_text("the user's file")
     (root / "link").symlink_to(root / "user_dir")
-    shutil.copytree(export, root / "export_plus_user_file")
+    (root / "export_plus_user_file").mkdir()
+    (root / "export_plus_user_file" / "plan.json").write_text("{}")
     (root / "export_plus_user_file" / "notes.txt").write_text("mine")
+    manifest = {"format": "refmodel-manifest/1", "files": {"plan.json": hashlib.sha256(b"{}").hexdigest()}}
+    (root / "export_plus_user_file" / "manifest.json").write_text(json.dumps(manifest))
     return root
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> Path:
+    """One small real export of deit_t (49 slot vector sets of 2 rows)."""
+    directory = tmp_path_factory.mktemp("export") / "export"
+    assert sim.main(["deit_t", "--calib-images", "1", "--max-rows", "2", "--out", str(directory)]) == 0
+    return directory
 
 
 # ------------------------------------------------------------------------------------ sim
@@ -222,12 +232,12 @@ VECTOR_DAMAGE = [
 
 
 @pytest.mark.parametrize("kind", VECTOR_DAMAGE)
-def test_vectors_check_of_a_damaged_export_fails_in_its_last_line(kind, workspace, tmp_path, capsys):
-    export = tmp_path / "export"
-    shutil.copytree(workspace / "export", export)
-    _damage(kind, export)
+def test_vectors_check_of_a_damaged_export_fails_in_its_last_line(kind, export, tmp_path, capsys):
+    damaged = tmp_path / "export"
+    shutil.copytree(export, damaged)
+    _damage(kind, damaged)
     before = _snapshot(tmp_path)
-    code, out, err = _call(vectors.main, ["check", str(export)], capsys)
+    code, out, err = _call(vectors.main, ["check", str(damaged)], capsys)
     assert code == 1, out[-2000:] + err
     assert "Traceback" not in out + err
     last = out.rstrip().splitlines()[-1]
@@ -237,8 +247,8 @@ def test_vectors_check_of_a_damaged_export_fails_in_its_last_line(kind, workspac
     assert _snapshot(tmp_path) == before
 
 
-def test_vectors_check_of_the_intact_export_passes(workspace, capsys):
-    code, out, _ = _call(vectors.main, ["check", str(workspace / "export")], capsys)
+def test_vectors_check_of_the_intact_export_passes(export, capsys):
+    code, out, _ = _call(vectors.main, ["check", str(export)], capsys)
     assert code == 0 and out.rstrip().splitlines()[-1] == "vectors ok: 49/49 sets"
 
 
@@ -279,7 +289,7 @@ def test_golden_bad_input(argv, expected, workspace, capsys):
 
 @pytest.mark.parametrize(
     "argv, expected",
-    [(["{w}/nope"], "{w}/nope: no such directory"), (["--jobs", "0", "{w}/export"], "--jobs must be at least 1"), ([""], "empty path"), ([], "required")],
+    [(["{w}/nope"], "{w}/nope: no such directory"), (["--jobs", "0", "{w}/user_dir"], "--jobs must be at least 1"), ([""], "empty path"), ([], "required")],
 )
 def test_rtl_bad_input(argv, expected, workspace, capsys):
     before = _snapshot(workspace)
