@@ -104,10 +104,11 @@ def run(args: argparse.Namespace) -> int:
     plan = None
     if args.plan:
         try:
-            plan, scores = read_plan(Path(args.plan), args.model, kinds)
+            plan, scores = read_plan(args.plan, args.model, kinds, bits=args.bits)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        report(f"plan: {args.plan}")
+        print(f"plan: {args.plan}", flush=True)
+        report.lines.append("plan: read from --plan")  # report.txt does not depend on where the plan file lies
     lap("load model and data")
 
     progress = lambda line: print(f"  .. {line}", flush=True)  # noqa: E731
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         with vectors.Staging(out) as stage:
             calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
-            write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, scores))
+            write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, kinds, plan, sens.scores))
             entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
             (stage / "report.txt").write_text("\n".join(report.lines + [final]) + "\n")
             vectors.write_manifest(
