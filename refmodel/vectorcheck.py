@@ -229,14 +229,16 @@ def check_set(directory: Path) -> SetResult:
     if not isinstance(digests, dict):
         problems.append(f"{meta_path}: field 'sha256': missing")
         return result
+    unsigned = []
     for fname, digest in sorted(digests.items()):
         if "/" in fname or safe_relative(fname):
-            problems.append(f"{meta_path}: field 'sha256': {fname!r} is not a file name of this set")
+            unsigned.append(f"{meta_path}: field 'sha256': {fname!r} is not a file name of this set")
         elif fname not in on_disk:
-            problems.append(f"{directory / fname}: missing")
+            unsigned.append(f"{directory / fname}: missing")
         elif vectorset.sha256_file(on_disk[fname]) != digest:
-            problems.append(f"{directory / fname}: sha256 differs from meta.json (file edited or truncated)")
-    if problems:
+            unsigned.append(f"{directory / fname}: sha256 differs from meta.json (file edited or truncated)")
+    problems += unsigned
+    if unsigned:
         return result
     try:
         files = vectorset.rebuild(meta, on_disk["input.hex"].read_text() if "input.hex" in on_disk else "")
