@@ -364,6 +364,15 @@ def _meta_problems(set_dir: Path, entry: dict[str, Any]) -> list[str]:
     return [f"{set_dir / vectorset.META}: field '{k}': {got[k]!r}, manifest.json says {v!r}" for k, v in wanted.items() if got[k] != v]
 
 
+def _owner(directory: Path, sets: list[SetResult], problem: str) -> SetResult | None:
+    """The set whose directory (or a file in it) a problem line names first, if any."""
+    for result in sets:
+        prefix = str(directory / result.name)
+        if problem.startswith(prefix + os.sep) or problem.startswith(prefix + ":"):
+            return result
+    return None
+
+
 def check(directory: Path) -> tuple[Outcome, dict[str, Any] | None]:
     """Verify the export at ``directory`` (which holds a ``manifest.json``)."""
     directory = Path(directory)
@@ -394,8 +403,8 @@ def check(directory: Path) -> tuple[Outcome, dict[str, Any] | None]:
         outcome.problems.append(f"{manifest_path}: field 'plan': its slots are not model {model}'s slots")
     try:
         choices, _ = read_plan(directory / PLAN, model, kinds, bits=bits)
-        if choices != plan:
-            differ = [n for n in kinds if choices.get(n) != plan.get(n)]
+        differ = [n for n in kinds if n in plan and choices[n] != plan[n]]
+        if differ:
             outcome.problems.append(f"{directory / PLAN}: field 'choice' of slot {differ[0]}: {choices.get(differ[0])!r}, manifest.json ran {plan.get(differ[0])!r} ({len(differ)} slots differ)")
     except ValueError as exc:
         outcome.problems += str(exc).splitlines()
@@ -415,16 +424,12 @@ def check(directory: Path) -> tuple[Outcome, dict[str, Any] | None]:
             result.problems += _meta_problems(set_dir, entry)
         outcome.sets.append(result)
     for problem in file_problems:  # a file problem inside one set fails that set, elsewhere the export
-        owner = next((r for r in outcome.sets if problem.startswith(f"{directory / r.name}{os.sep}")), None)
+        owner = _owner(directory, outcome.sets, problem)
         if owner is None:
             outcome.problems.append(problem)
         elif problem not in owner.problems:
             owner.problems.append(problem)
-    listed = {r.name for r in outcome.sets}
-    for name in kinds:
-        if name not in listed:
-            outcome.sets.append(SetResult(name, [f"not in {manifest_path}"]))
-    return outcome, manifest
+    return outcome, manifest  # the model's slots without a set are counted in total, named by the slot list problem
 
 
 # ---------------------------------------------------------------------------------- rerun
@@ -502,7 +507,7 @@ def rerun(directory: Path, manifest: dict[str, Any], outcome: Outcome, checkpoin
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     for problem in differences:
-        owner = next((r for r in outcome.sets if problem.startswith(f"{directory / r.name}{os.sep}")), None)
+        owner = _owner(directory, outcome.sets, problem)
         (owner.problems if owner else outcome.problems).append(problem)
     return [f"rerun: {shown}: {len(differences)} file(s) differ from the export (report.txt not compared)"]
 

@@ -308,7 +308,7 @@ def test_a_manifest_cut_to_three_slots_fails(copy):
     (copy / "manifest.json").write_text(json.dumps(manifest))
     resign(copy)
     out = _failed(copy)
-    assert f"FAIL {copy / 'manifest.json'}: field 'slots': 3 sets listed, model deit_t has 49 slots (first missing: blocks.1.norm1)" in out
+    assert f"FAIL {copy / 'manifest.json'}: field 'slots': 3 sets listed, model deit_t has 49 slots (first missing: blocks.0.mlp.act)" in out
     assert out[-1] == "vectors FAILED: 0/49 sets ok"
 
 
