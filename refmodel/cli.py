@@ -64,8 +64,12 @@ def bad_input() -> Iterator[None]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The first line of the message; a message listing several problems (one per line, as
+    the plan reader writes them) says how many more there are."""
     lines = str(exc).strip().splitlines()
-    return lines[0] if lines else "(no message)"
+    if not lines:
+        return "(no message)"
+    return lines[0] + (f" (and {len(lines) - 1} more problem{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else "")
 
 
 def _terminate(signum: int, frame) -> NoReturn:

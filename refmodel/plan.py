@@ -116,12 +116,20 @@ def _num(x: float) -> float | str:
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
-def _from_num(x: float | str) -> float:
-    return float(x) if not isinstance(x, str) else (math.inf if x == "inf" else -math.inf)
-
-
-def plan_document(model: str, bits: int, weights: str, calibration: dict[str, Any], scores: list[SlotScores]) -> dict[str, Any]:
-    """The JSON plan: model, bits, every slot's choice and the numbers it was chosen from."""
+def plan_document(
+    model: str, bits: int, weights: str, calibration: dict[str, Any], kinds: dict[str, str], plan: dict[str, str], scores: list[SlotScores]
+) -> dict[str, Any]:
+    """The JSON plan: model, bits, and per slot (in ``kinds`` order) the method that ran
+    (``choice``, from ``plan``) and, for the slots that have them, the scores measured for
+    each candidate. The choice is never recomputed from the scores: a plan read from a file
+    and run is written back as it ran."""
+    measured = {s.name: s for s in scores}
+    slots = []
+    for name, kind in kinds.items():
+        entry: dict[str, Any] = {"name": name, "kind": kind, "choice": plan[name]}
+        if name in measured and measured[name].scores:
+            entry["scores"] = {m: {k: _num(v) for k, v in d.items()} for m, d in sorted(measured[name].scores.items())}
+        slots.append(entry)
     return {
         "format": PLAN_FORMAT,
         "model": model,
@@ -129,21 +137,13 @@ def plan_document(model: str, bits: int, weights: str, calibration: dict[str, An
         "weights": weights,
         "calibration": calibration,
         "rule": "argmax dSQNR = SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK),
-        "slots": [
-            {
-                "name": s.name,
-                "kind": s.kind,
-                "choice": s.choice(),
-                "scores": {m: {k: _num(v) for k, v in d.items()} for m, d in sorted(s.scores.items())},
-            }
-            for s in scores
-        ],
+        "slots": slots,
     }
 
 
 def write_plan(path: Path, document: dict[str, Any]) -> None:
     """Write the plan JSON atomically (temporary file, then rename)."""
-    path = Path(path)
+    path = _nonempty(path, "plan")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w") as handle:
@@ -152,32 +152,136 @@ def write_plan(path: Path, document: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def read_plan(path: Path, model: str, slot_kinds: dict[str, str]) -> tuple[dict[str, str], list[SlotScores]]:
-    """A plan file for ``model``: its choices and scores. ``ValueError`` (one line) for a
-    file that is unreadable, for another model, or names an unknown slot or method."""
-    path = Path(path)
+def _nonempty(path: str | Path, what: str) -> Path:
+    if isinstance(path, str) and not path.strip():
+        raise ValueError(f"{what}: empty path")
+    return Path(path)
+
+
+# ------------------------------------------------------------------------ the plan reader
+
+#: Top-level fields of a plan file: name -> (required, accepted types).
+_TOP_FIELDS: dict[str, tuple[bool, tuple[type, ...]]] = {
+    "format": (True, (str,)),
+    "model": (True, (str,)),
+    "bits": (True, (int,)),
+    "slots": (True, (list,)),
+    "weights": (False, (str,)),
+    "calibration": (False, (dict,)),
+    "rule": (False, (str,)),
+}
+_SLOT_FIELDS: dict[str, tuple[bool, tuple[type, ...]]] = {
+    "name": (True, (str,)),
+    "kind": (True, (str,)),
+    "choice": (True, (str,)),
+    "scores": (False, (dict,)),
+}
+_SCORE_KEYS = ("sqnr_in", "sqnr_out", "dsqnr")
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _field_problems(record: dict[str, Any], fields: dict[str, tuple[bool, tuple[type, ...]]], where: str) -> list[str]:
+    """Missing required fields, unknown fields and wrong types of one JSON object."""
+    problems = []
+    for key, (required, types) in fields.items():
+        if key not in record:
+            if required:
+                problems.append(f"{where}field {key!r}: missing")
+        elif isinstance(record[key], bool) or not isinstance(record[key], types):
+            problems.append(f"{where}field {key!r}: expected {' or '.join(t.__name__ for t in types)}, got {_type_name(record[key])} {record[key]!r}"[:200])
+    for key in record:
+        if key not in fields:
+            problems.append(f"{where}field {key!r}: unknown (known: {', '.join(fields)})")
+    return problems
+
+
+def _score_value(value: Any) -> float | None:
+    """A score: a JSON number or the strings "inf" / "-inf"; ``None`` for anything else."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return {"inf": math.inf, "-inf": -math.inf}.get(value) if isinstance(value, str) else None
+
+
+def _scores(raw: dict[str, Any], kind: str, where: str) -> tuple[dict[str, dict[str, float]], list[str]]:
+    scores: dict[str, dict[str, float]] = {}
+    problems = []
+    for method, values in raw.items():
+        if method not in CANDIDATES[kind]:
+            problems.append(f"{where}field 'scores': unknown method {method!r} for a {kind} slot (known: {', '.join(CANDIDATES[kind])})")
+            continue
+        if not isinstance(values, dict) or set(values) != set(_SCORE_KEYS):
+            problems.append(f"{where}field 'scores.{method}': expected an object with exactly {', '.join(_SCORE_KEYS)}")
+            continue
+        parsed = {k: _score_value(values[k]) for k in _SCORE_KEYS}
+        for k, v in parsed.items():
+            if v is None:
+                problems.append(f"{where}field 'scores.{method}.{k}': expected a number, \"inf\" or \"-inf\", got {values[k]!r}"[:200])
+        if all(v is not None for v in parsed.values()):
+            scores[method] = parsed  # type: ignore[assignment]
+    return scores, problems
+
+
+def read_plan(path: str | Path, model: str, slot_kinds: dict[str, str], *, bits: int) -> tuple[dict[str, str], list[SlotScores]]:
+    """A plan file for ``model`` at ``bits``: its choices (slot -> method, in ``slot_kinds``
+    order) and the scores stored beside them.
+
+    The file must be ``{"format": "refmodel-plan/1", "model", "bits", "slots": [...]}`` (with
+    optional ``weights``, ``calibration``, ``rule``); each slot entry ``{"name", "kind",
+    "choice"}`` with optional ``scores`` (method -> ``sqnr_in``, ``sqnr_out``, ``dsqnr``, each
+    a number or ``"inf"``/``"-inf"``). Every slot of the model appears exactly once, with its
+    kind and a method known for that kind; ``model`` and ``bits`` equal the run's. Unknown
+    fields are errors. ``ValueError`` lists every defect, one line each, naming the file, the
+    slot and the field."""
+    path = _nonempty(path, "plan")
     try:
         document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not a readable plan file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
-        raise ValueError(f"{path}: not a refmodel plan (format {PLAN_FORMAT!r} expected)")
+        raise ValueError(f"{path}: not a refmodel plan (field 'format': {PLAN_FORMAT!r} expected)")
+    problems = _field_problems(document, _TOP_FIELDS, "")
     if document.get("model") != model:
-        raise ValueError(f"{path}: plan is for model {document.get('model')!r}, not {model!r}")
+        problems.append(f"field 'model': the plan is for model {document.get('model')!r}, not {model!r}")
+    if document.get("bits") != bits or isinstance(document.get("bits"), bool):
+        problems.append(f"field 'bits': the plan is for {document.get('bits')!r}-bit, this run is {bits}-bit")
+    if document.get("model") != model:  # its slot names mean nothing for this model
+        raise ValueError("\n".join(f"{path}: {p}" for p in problems))
     choices: dict[str, str] = {}
-    scores: list[SlotScores] = []
-    for entry in document.get("slots", []):
-        name, method = entry.get("name"), entry.get("choice")
+    scores: dict[str, SlotScores] = {}
+    entries = document.get("slots") if isinstance(document.get("slots"), list) else []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append(f"slots[{index}]: expected an object, got {_type_name(entry)}")
+            continue
+        name = entry.get("name")
+        where = f"slot {name}: " if isinstance(name, str) else f"slots[{index}]: "
+        entry_problems = _field_problems(entry, _SLOT_FIELDS, where)
+        problems += entry_problems
+        if not isinstance(name, str):
+            continue
         if name not in slot_kinds:
-            raise ValueError(f"{path}: unknown slot {name!r} for model {model}")
+            problems.append(f"{where}field 'name': not a slot of model {model}")
+            continue
+        if name in scores:
+            problems.append(f"{where}field 'name': listed twice (slots[{index}] repeats an earlier entry)")
+            continue
         kind = slot_kinds[name]
-        if method not in CANDIDATES[kind]:
-            raise ValueError(f"{path}: slot {name}: unknown method {method!r} for a {kind} slot (known: {', '.join(CANDIDATES[kind])})")
-        choices[name] = method
-        scores.append(
-            SlotScores(name, kind, {m: {k: _from_num(v) for k, v in d.items()} for m, d in entry.get("scores", {}).items()})
-        )
-    missing = [n for n in slot_kinds if n not in choices]
+        if "kind" in entry and entry["kind"] != kind:
+            problems.append(f"{where}field 'kind': {entry['kind']!r}, but {name} is a {kind} slot")
+        method = entry.get("choice")
+        if isinstance(method, str) and method not in CANDIDATES[kind]:
+            problems.append(f"{where}field 'choice': unknown method {method!r} for a {kind} slot (known: {', '.join(CANDIDATES[kind])})")
+        elif isinstance(method, str):
+            choices[name] = method
+        parsed, score_problems = _scores(entry.get("scores", {}) if isinstance(entry.get("scores", {}), dict) else {}, kind, where)
+        problems += score_problems
+        scores[name] = SlotScores(name, kind, parsed)
+    missing = [n for n in slot_kinds if n not in scores]
     if missing:
-        raise ValueError(f"{path}: no choice for slot {missing[0]} ({len(missing)} slots missing)")
-    return choices, scores
+        problems.append(f"field 'slots': no entry for {len(missing)} slot(s) of model {model}: {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}")
+    if problems:
+        raise ValueError("\n".join(f"{path}: {p}" for p in problems))
+    return {n: choices[n] for n in slot_kinds}, [scores[n] for n in slot_kinds]

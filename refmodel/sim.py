@@ -156,8 +156,10 @@ def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
     inputs = Inputs(loaded, calib, pipeline.slot_kinds(loaded.model))
     if args.plan is not None:
         with cli.bad_input():
-            inputs.plan, inputs.plan_scores = read_plan(args.plan, args.model, inputs.kinds)
-        report(f"plan: {args.plan}" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
+            inputs.plan, inputs.plan_scores = read_plan(args.plan, args.model, inputs.kinds, bits=args.bits)
+        print(f"plan: {args.plan}", flush=True)
+        # report.txt does not depend on where the plan file lies, so a rerun from plan.json reproduces it
+        report.lines.append("plan: read from --plan" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
     if args.eval_dir is not None:
         with cli.bad_input():
             inputs.labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
@@ -251,7 +253,7 @@ def export(args: argparse.Namespace, inputs: Inputs, results: Results, capture: 
     calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
     scores = results.measured_scores if results.measured_scores is not None else inputs.plan_scores
     with outdir.staged(args.out, force=args.force) as stage:
-        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, scores))
+        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores))
         entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
         (stage / "report.txt").write_text("\n".join(report_lines) + "\n")
         manifest = {

@@ -10,10 +10,7 @@ Numba kernel matched). The whole directory is built under a temporary name and s
 place (:mod:`refmodel.outdir`), so a failed run leaves no half-written set, and the same inputs and seed give
 byte-identical files.
 
-Check (``python -m refmodel.vectors check DIR``) verifies every sha256, rebuilds each slot's
-kernel from its ``meta.json`` alone, runs it on ``input.hex`` and compares with
-``output.hex``. One line per slot, then ``vectors ok: N/N sets``, or ``vectors FAILED: K/N sets
-ok`` and exit status 1 on any problem, naming the file, or the slot, element, input, expected and got.
+Check (``python -m refmodel.vectors check DIR [--rerun]``): :mod:`refmodel.vectorcheck`.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ import torch
 
 from refmodel import __version__, cli, ops, vectorset
 from refmodel.golden import RULES
-from refmodel.hexio import from_hex_text
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "refmodel-manifest/1"
@@ -122,118 +118,23 @@ def write_manifest(directory: Path, content: dict[str, Any]) -> None:
     (directory / MANIFEST).write_text(text.replace(f'"digest": "{_DIGEST_PLACEHOLDER}"', f'"digest": "{digest}"', 1))
 
 
-# ---------------------------------------------------------------------------------- check
-
-
-@dataclass
-class SlotResult:
-    name: str
-    ok: bool
-    message: str
-
-
-def _check_manifest(directory: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    path = directory / MANIFEST
-    if not path.is_file():
-        return None, [f"{path}: missing"]
-    raw = path.read_bytes()
-    try:
-        manifest = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, [f"{path}: not valid JSON ({exc})"]
-    problems = []
-    stored = manifest.get("digest", "")
-    blanked = raw.replace(f'"digest": "{stored}"'.encode(), f'"digest": "{_DIGEST_PLACEHOLDER}"'.encode(), 1)
-    if _manifest_digest(blanked) != stored:
-        problems.append(f"{path}: edited (its digest does not match its content)")
-    for rel, digest in sorted(manifest.get("files", {}).items()):
-        file = directory / rel
-        if not file.is_file():
-            problems.append(f"{file}: missing")
-        elif vectorset.sha256_file(file) != digest:
-            problems.append(f"{file}: sha256 differs from manifest.json (file edited or truncated)")
-    listed = set(manifest.get("files", {}))
-    for rel in _file_digests(directory):
-        if rel not in listed:
-            problems.append(f"{directory / rel}: not listed in manifest.json")
-    return manifest, problems
-
-
-def check_slot(directory: Path) -> SlotResult:
-    """Rebuild the slot's kernel from ``meta.json`` and rerun it on ``input.hex``."""
-    name = directory.name
-    try:
-        meta, inputs, expected = vectorset.read(directory)
-        kernel = ops.make(meta["op"], **meta["params"])
-        if vectorset.jsonable(kernel.config) != meta["config"]:
-            return SlotResult(name, False, f"{directory / 'meta.json'}: config rebuilt from its parameters differs from the stored config")
-        got = kernel.sim(inputs)
-        for key, info in meta.get("datapath_files", {}).items():
-            stored = from_hex_text((directory / info["file"]).read_text(), info["bits"], info["signed"])
-            if stored != kernel.datapath(inputs)[key].reshape(-1).tolist():
-                return SlotResult(name, False, f"{directory / info['file']}: datapath values {key} differ from the kernel rebuilt from meta.json")
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        return SlotResult(name, False, str(exc))
-    bad = np.flatnonzero(got.reshape(-1) != expected.reshape(-1))
-    if bad.size:
-        i = int(bad[0])
-        return SlotResult(
-            name,
-            False,
-            f"{bad.size} mismatches; first at element {i}: input {int(inputs.reshape(-1)[i])}, expected {int(expected.reshape(-1)[i])}, got {int(got.reshape(-1)[i])}",
-        )
-    return SlotResult(name, True, f"{meta['op']}, {inputs.size} vectors")
-
-
-def check(directory: Path) -> tuple[list[str], int, int]:
-    """Lines to print, slots ok, slots in all."""
-    directory = Path(directory)
-    manifest, problems = _check_manifest(directory)
-    lines = [f"FAIL {p}" for p in problems]
-    if manifest is None:
-        return lines, 0, 0
-    bad_files = {p.split(":")[0] for p in problems}
-    ok = 0
-    slots = manifest.get("slots", [])
-    for entry in slots:
-        slot_dir = directory / entry["dir"]
-        result = check_slot(slot_dir)
-        tampered = [f for f in bad_files if f.startswith(str(slot_dir) + os.sep)]
-        if result.ok and not tampered:
-            ok += 1
-            lines.append(f"ok   {entry['name']}: {result.message}")
-        else:
-            lines.append(f"FAIL {entry['name']}: {result.message if not result.ok else 'file check failed: ' + ', '.join(sorted(tampered))}")
-    outside = [p for p in bad_files if not any(p.startswith(str(directory / e["dir"]) + os.sep) for e in slots)]
-    if outside:  # a tampered manifest or stray file: no slot of this directory can be trusted
-        ok = 0
-    return lines, ok, len(slots)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from refmodel import vectorcheck
+
     parser = cli.Parser(
         prog="python -m refmodel.vectors",
-        description="Verify a vector directory written by 'python -m refmodel.sim MODEL --out DIR': every sha256, "
-        "and every slot's output.hex against its kernel rebuilt from meta.json alone.",
+        description="Verify an export written by 'python -m refmodel.sim MODEL --out DIR': every sha256, every path, "
+        "the slot list against the model, and every file of every set against the kernel rebuilt from its meta.json. "
+        "--rerun also reruns the model and compares every file byte for byte.",
     )
     sub = parser.add_subparsers(dest="action", required=True)
-    chk = sub.add_parser("check", help="verify a vector directory")
-    chk.add_argument("directory", type=cli.nonempty_path)
+    chk = sub.add_parser("check", help="verify an export directory")
+    chk.add_argument("directory")
+    chk.add_argument("--rerun", action="store_true", help="rerun the model from the manifest (model, weights, plan.json, bits, seed, calibration, rows) and compare every file")
+    chk.add_argument("--checkpoint", help="with --rerun: the weights file of an export made from a checkpoint (its sha256 must match)")
+    chk.add_argument("--data", help="with --rerun: the calibration ImageFolder of an export calibrated on images")
     args = parser.parse_args(argv)
-    return cli.run(lambda: _check_command(args.directory), args.debug)
-
-
-def _check_command(directory: Path) -> int:
-    if not directory.is_dir():
-        raise cli.UsageError(f"{directory}: no such directory")
-    if not (directory / MANIFEST).is_file():
-        raise cli.UsageError(f"{directory}: not a refmodel export (no {MANIFEST})")
-    lines, ok, total = check(directory)
-    for line in lines:
-        print(line)
-    failed = any(line.startswith("FAIL") for line in lines) or ok < total or total == 0
-    print(f"vectors FAILED: {ok}/{total} sets ok" if failed else f"vectors ok: {ok}/{total} sets")
-    return 1 if failed else 0
+    return cli.run(lambda: vectorcheck.command(args.directory, args.rerun, args.checkpoint, args.data), args.debug)
 
 
 if __name__ == "__main__":

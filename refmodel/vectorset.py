@@ -39,6 +39,7 @@ from refmodel.hexio import from_hex_text, to_hex_text
 from refmodel.ops.kernel import IntSpec, Kernel
 
 FORMAT = "refmodel-vectors/1"
+META = "meta.json"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -112,12 +113,12 @@ def _verilog_int(value: int) -> str:
     return f"-64'sd{-value}" if value < 0 else f"64'sd{value}"
 
 
-def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]], dp_files: dict[str, dict[str, Any]]) -> str:
+def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]], dp_files: dict[str, dict[str, Any]], version: str) -> str:
     k = vs.kernel
     rows, cols = vs.inputs.reshape(-1, vs.inputs.shape[-1]).shape
     guard = f"RM_{identifier(vs.name)}_SVH"
     lines = [
-        f"// refmodel {__version__}: vectors for {k.name}, set {vs.name}. Generated; do not edit.",
+        f"// refmodel {version}: vectors for {k.name}, set {vs.name}. Generated; do not edit.",
         f"`ifndef {guard}",
         f"`define {guard}",
         f'`define RM_OP "{k.name}"',
@@ -151,63 +152,94 @@ def _spec_dict(spec: IntSpec, file: str, count: int) -> dict[str, Any]:
     return {"file": file, "bits": spec.bits, "signed": spec.signed, "count": count}
 
 
-def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: str | None = None) -> Path:
-    """Write ``vs`` as a complete set at ``directory`` (replacing an older set there)."""
-    directory = Path(directory)
+def render(vs: VectorSet, *, method_rules: str, git_revision: str | None = None, version: str = __version__) -> dict[str, bytes]:
+    """The bytes of every file of the set ``vs`` (``meta.json`` included), by file name: what
+    :func:`write` puts on disk and what a check rebuilds from ``meta.json`` and ``input.hex``.
+    ``version`` is the refmodel version recorded in the header lines."""
     k = vs.kernel
     if vs.inputs.shape != vs.outputs.shape:
         raise ValueError(f"outputs: shape {vs.outputs.shape} differs from inputs {vs.inputs.shape}")
+    files: dict[str, bytes] = {
+        "input.hex": to_hex_text(vs.inputs.reshape(-1), k.in_spec.bits, k.in_spec.signed).encode(),
+        "output.hex": to_hex_text(vs.outputs.reshape(-1), k.out_spec.bits, k.out_spec.signed).encode(),
+    }
+    arrays = {"input": vs.inputs, "output": vs.outputs}
+    cfg_files: dict[str, dict[str, Any]] = {}
+    for key, (arr, spec) in _config_tensors(k.config).items():
+        fname = f"cfg_{key}.hex"
+        files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
+        arrays[f"cfg_{key}"] = arr
+        cfg_files[key] = _spec_dict(spec, fname, arr.size)
+    dp_files: dict[str, dict[str, Any]] = {}
+    for key, values in sorted(vs.datapath.items()):
+        if np.shape(values) != vs.inputs.shape:
+            raise ValueError(f"datapath: {key} has shape {np.shape(values)}, expected the inputs' {vs.inputs.shape}")
+        arr, spec = _with_width(values)
+        fname = f"dp_{key.lower()}.hex"
+        files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
+        arrays[f"dp_{key.lower()}"] = arr.reshape(vs.inputs.shape)
+        dp_files[key] = _spec_dict(spec, fname, arr.size)
+    files["vectors.npz"] = npz_bytes(arrays)
+    svh_name = f"{identifier(vs.name).lower()}.svh"
+    files[svh_name] = _svh_text(vs, cfg_files, dp_files, version).encode()
+    meta = {
+        "format": FORMAT,
+        "name": vs.name,
+        "op": k.name,
+        "method": k.name.split(".")[0],
+        "refmodel_version": version,
+        "layout": {"shape": list(vs.inputs.shape), "order": "row-major", "reduction_axis": -1},
+        "tensors": {
+            "input": _spec_dict(k.in_spec, "input.hex", vs.inputs.size),
+            "output": _spec_dict(k.out_spec, "output.hex", vs.outputs.size),
+        },
+        "config": jsonable(k.config),
+        "config_files": cfg_files,
+        "datapath_files": dp_files,
+        "params": jsonable(k.params),
+        "scale_out": jsonable(k.scale_out),
+        "rules": method_rules,
+        "svh": svh_name,
+        "seed": vs.seed,
+        "notes": jsonable(vs.notes),
+        "sha256": {fname: hashlib.sha256(data).hexdigest() for fname, data in sorted(files.items())},
+    }
+    if git_revision is not None:
+        meta["git_revision"] = git_revision
+    files[META] = (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode()
+    return files
+
+
+def rebuild(meta: dict[str, Any], input_text: str) -> dict[str, bytes]:
+    """The files of a set as the writer produces them from ``meta.json``'s op, parameters,
+    layout shape, name, seed, notes, rules and versions and the text of ``input.hex``: the
+    kernel is rebuilt from the parameters, ``input.hex`` is read at the kernel's input width,
+    the outputs and datapath values are the kernel's Numba results. ``ValueError`` names the
+    field or file for parameters the op refuses, a bad shape or a malformed input file."""
+    from refmodel import ops
+
+    kernel = ops.make(meta["op"], **meta["params"])
+    shape = meta["layout"]["shape"]
+    if not isinstance(shape, list) or not shape or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+        raise ValueError(f"meta.json: field 'layout.shape': expected a list of positive integers, got {shape!r}")
+    try:
+        values = from_hex_text(input_text, kernel.in_spec.bits, kernel.in_spec.signed)
+    except ValueError as exc:
+        raise ValueError(f"input.hex: {exc} (the op's input is {kernel.in_spec.describe()})") from None
+    if len(values) != int(np.prod(shape)):
+        raise ValueError(f"input.hex: {len(values)} elements, meta.json's layout.shape {shape} holds {int(np.prod(shape))}")
+    inputs = np.asarray(values, dtype=np.int64).reshape(shape)
+    vs = VectorSet(meta["name"], kernel, inputs, kernel.sim(inputs), seed=meta["seed"], notes=meta["notes"], datapath=kernel.datapath(inputs))
+    return render(vs, method_rules=meta["rules"], git_revision=meta.get("git_revision"), version=meta["refmodel_version"])
+
+
+def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: str | None = None) -> Path:
+    """Write ``vs`` as a complete set at ``directory`` (replacing an older set there)."""
+    directory = Path(directory)
+    files = render(vs, method_rules=method_rules, git_revision=git_revision)
     with outdir.staged(directory) as staging:
-        files: dict[str, bytes] = {
-            "input.hex": to_hex_text(vs.inputs.reshape(-1), k.in_spec.bits, k.in_spec.signed).encode(),
-            "output.hex": to_hex_text(vs.outputs.reshape(-1), k.out_spec.bits, k.out_spec.signed).encode(),
-        }
-        arrays = {"input": vs.inputs, "output": vs.outputs}
-        cfg_files: dict[str, dict[str, Any]] = {}
-        for key, (arr, spec) in _config_tensors(k.config).items():
-            fname = f"cfg_{key}.hex"
-            files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
-            arrays[f"cfg_{key}"] = arr
-            cfg_files[key] = _spec_dict(spec, fname, arr.size)
-        dp_files: dict[str, dict[str, Any]] = {}
-        for key, values in sorted(vs.datapath.items()):
-            if np.shape(values) != vs.inputs.shape:
-                raise ValueError(f"datapath: {key} has shape {np.shape(values)}, expected the inputs' {vs.inputs.shape}")
-            arr, spec = _with_width(values)
-            fname = f"dp_{key.lower()}.hex"
-            files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
-            arrays[f"dp_{key.lower()}"] = arr.reshape(vs.inputs.shape)
-            dp_files[key] = _spec_dict(spec, fname, arr.size)
-        files["vectors.npz"] = npz_bytes(arrays)
-        svh_name = f"{identifier(vs.name).lower()}.svh"
-        files[svh_name] = _svh_text(vs, cfg_files, dp_files).encode()
         for fname, data in files.items():
             (staging / fname).write_bytes(data)
-        meta = {
-            "format": FORMAT,
-            "name": vs.name,
-            "op": k.name,
-            "method": k.name.split(".")[0],
-            "refmodel_version": __version__,
-            "layout": {"shape": list(vs.inputs.shape), "order": "row-major", "reduction_axis": -1},
-            "tensors": {
-                "input": _spec_dict(k.in_spec, "input.hex", vs.inputs.size),
-                "output": _spec_dict(k.out_spec, "output.hex", vs.outputs.size),
-            },
-            "config": jsonable(k.config),
-            "config_files": cfg_files,
-            "datapath_files": dp_files,
-            "params": jsonable(k.params),
-            "scale_out": jsonable(k.scale_out),
-            "rules": method_rules,
-            "svh": svh_name,
-            "seed": vs.seed,
-            "notes": jsonable(vs.notes),
-            "sha256": {fname: hashlib.sha256(data).hexdigest() for fname, data in sorted(files.items())},
-        }
-        if git_revision is not None:
-            meta["git_revision"] = git_revision
-        (staging / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return directory
 
 
