@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from refmodel import ops
 from refmodel.ops.fqvit import layernorm as ln
 from refmodel.ops.fqvit import layernorm_agreement as agreement
+from refmodel.testing import MAX_ROWS, int_arrays, scales
 from tests.ops.fqvit.reference_layernorm import layernorm_reference, reference_constants
 from tests.ops.helpers import both
-from tests.strategies import MAX_ROWS, int_arrays, scales
 
 INT64_SAFE = 1 << 62
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from refmodel import ops
 from refmodel.ops.ivit import shiftexp
+from refmodel.testing import int_arrays, scales, shapes
 from tests.ops.helpers import assert_inputs_refused, run_both
 from tests.ops.ivit import reference
-from tests.strategies import int_arrays, scales, shapes
 
 pytestmark = pytest.mark.plain
 
