@@ -77,6 +77,7 @@ __all__ = [
     "read_set",
     "scales",
     "shapes",
+    "shiftexp_scales",
     "to_hex_lines",
     "to_hex_text",
     "widths",
@@ -195,8 +196,9 @@ def _fqvit_softmax_params() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"scale_in": scales(1.9e-5, 1.6), "out_bits": widths(), "in_bits": widths()})
 
 
-def _shiftexp_scales(n: int, gain: float) -> st.SearchStrategy[float]:
-    """Scales a shift-exp op accepts at this ``n``: ``|floor(-1/(gain s))| <= 2^(31-n) - 1``."""
+def shiftexp_scales(n: int, gain: float = 1.0) -> st.SearchStrategy[float]:
+    """Scales an I-ViT shift-exp op accepts at this ``n`` (``gain`` 1 for Shiftmax, 1.702 for
+    ShiftGELU): ``|floor(-1/(gain s))| <= 2^(31-n) - 1``, from that limit up to 20."""
     lo = 1.0 / (gain * (2 ** (31 - n) - 1)) * (1 + 1e-6)
     return scales(max(lo, 1e-6), 20.0)
 
@@ -204,13 +206,13 @@ def _shiftexp_scales(n: int, gain: float) -> st.SearchStrategy[float]:
 @st.composite
 def _ivit_softmax_params(draw: st.DrawFn) -> dict[str, Any]:
     n = draw(st.integers(1, 30))
-    return {"scale_in": draw(_shiftexp_scales(n, 1.0)), "out_bits": draw(widths()), "n": n, "in_bits": draw(widths())}
+    return {"scale_in": draw(shiftexp_scales(n)), "out_bits": draw(widths()), "n": n, "in_bits": draw(widths())}
 
 
 @st.composite
 def _ivit_gelu_params(draw: st.DrawFn) -> dict[str, Any]:
     n = draw(st.integers(1, 30))
-    return {"scale_in": draw(_shiftexp_scales(n, 1.702)), "sig_bits": draw(widths()), "n": n, "in_bits": draw(widths())}
+    return {"scale_in": draw(shiftexp_scales(n, 1.702)), "sig_bits": draw(widths()), "n": n, "in_bits": draw(widths())}
 
 
 # ---------------------------------------------------------------------------- element-wise
