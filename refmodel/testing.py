@@ -67,6 +67,7 @@ __all__ = [
     "cases",
     "compare",
     "edges",
+    "fqvit_layernorm_params",
     "from_hex_lines",
     "from_hex_text",
     "hex_digits",
@@ -307,26 +308,26 @@ def _layernorm_edges(k: ops.Kernel) -> Edges:
 
 
 @st.composite
-def _fqvit_layernorm_params(draw: st.DrawFn) -> dict[str, Any]:
+def fqvit_layernorm_params(draw: st.DrawFn, max_cols: int = 64) -> dict[str, Any]:
+    """Parameters ``fqvit.layernorm`` accepts, up to ``max_cols`` channels: a width, one PTF
+    scale or per-channel scales ``s 2^a`` (``a`` in 0..3), a zero point, non-zero ``gamma`` of
+    either sign, ``beta`` in [-3, 3], ``scale_out``. A rare draw ``make`` refuses (an output
+    wider than 32 bits) remains possible."""
     bits = draw(st.integers(2, fqvit_layernorm.MAX_IN_BITS))
-    channels = draw(st.integers(1, min(64, MAX_COLS)))
+    chans = draw(st.integers(1, max_cols))
     s1 = draw(scales(1e-4, 1.0))
     if draw(st.booleans()):
         scale_in: float | np.ndarray = s1
     else:
-        alphas = draw(st.lists(st.integers(0, 3), min_size=channels, max_size=channels))
+        alphas = draw(st.lists(st.integers(0, 3), min_size=chans, max_size=chans))
         scale_in = s1 * 2.0 ** np.array(alphas, dtype=np.float64)
-    mags = draw(st.lists(scales(1e-3, 10.0), min_size=channels, max_size=channels))
-    signs = draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=channels, max_size=channels))
-    beta = draw(st.lists(st.floats(-3.0, 3.0, width=32), min_size=channels, max_size=channels))
-    return {
-        "scale_in": scale_in,
-        "zero_point": draw(st.integers(0, (1 << bits) - 1)),
-        "gamma": np.array(mags) * np.array(signs),
-        "beta": np.array(beta),
-        "scale_out": draw(scales(1e-3, 1.0)),
-        "in_bits": bits,
-    }
+    zp = draw(st.integers(0, (1 << bits) - 1))
+    mags = draw(st.lists(scales(1e-3, 10.0), min_size=chans, max_size=chans))
+    signs = draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=chans, max_size=chans))
+    gamma = np.array(mags) * np.array(signs)
+    beta = np.array(draw(st.lists(st.floats(-3.0, 3.0, width=32), min_size=chans, max_size=chans)))
+    scale_out = draw(scales(1e-3, 1.0))
+    return {"scale_in": scale_in, "zero_point": zp, "gamma": gamma, "beta": beta, "scale_out": scale_out, "in_bits": bits}
 
 
 def _fqvit_layernorm_edges(k: ops.Kernel) -> Edges:
@@ -343,7 +344,7 @@ STRATEGIES: dict[str, OpStrategies] = {
     "ivit.gelu": OpStrategies(_ivit_gelu_params, _shiftexp_edges),
     "ivit.layernorm": OpStrategies(_ivit_layernorm_params, _layernorm_edges),
     "fqvit.softmax": OpStrategies(_fqvit_softmax_params, _iexp_edges, lambda k: fqvit_softmax.max_columns(k.config["cq"])),
-    "fqvit.layernorm": OpStrategies(_fqvit_layernorm_params, _fqvit_layernorm_edges),
+    "fqvit.layernorm": OpStrategies(lambda: fqvit_layernorm_params(min(64, MAX_COLS)), _fqvit_layernorm_edges),
     "requant": OpStrategies(_requant_params, _requant_edges),
 }
 
