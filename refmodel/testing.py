@@ -183,8 +183,7 @@ def _shiftexp_edges(k: ops.Kernel) -> Edges:
     ``-max`` itself, so the same distances appear as absolute values."""
     x0, n = k.config["x0"], k.config["n"]
     t_sat = shiftexp.saturation_distance(x0, n)
-    offsets = _around([-t_sat, x0, 2 * x0, 0])
-    return Edges(values=_around([0, t_sat, -t_sat]), offsets=tuple(o for o in offsets if o <= 0))
+    return Edges(values=_around([0, t_sat, -t_sat]), offsets=_around([-t_sat, x0, 2 * x0]))
 
 
 def _ibert_softmax_params() -> st.SearchStrategy[dict[str, Any]]:
@@ -372,10 +371,13 @@ def edges(kernel: ops.Kernel) -> Edges:
 
 
 def _own_edges(kernel: ops.Kernel) -> Edges:
-    """The op's own :class:`Edges`, values limited to the input width."""
+    """The op's own :class:`Edges`: values inside the input width, offsets ``<= 0``."""
     own = _entry(kernel.name).edges(kernel)
     spec = kernel.in_spec
-    return Edges(values=tuple(v for v in own.values if spec.lo <= v <= spec.hi), offsets=own.offsets)
+    return Edges(
+        values=tuple(v for v in own.values if spec.lo <= v <= spec.hi),
+        offsets=tuple(o for o in own.offsets if o <= 0),
+    )
 
 
 @st.composite
