@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from refmodel import ops
 from refmodel.fixedpoint import dyadic, saturate
-from tests.strategies import int_arrays, scales, shapes
+from refmodel.testing import int_arrays, scales, shapes
 
 pytestmark = pytest.mark.plain
 

@@ -15,34 +15,14 @@ from hypothesis import strategies as st
 from refmodel import ops
 from refmodel.ops.fqvit import layernorm as ln
 from refmodel.ops.fqvit import layernorm_agreement as agreement
+from refmodel.testing import MAX_ROWS, fqvit_layernorm_params, int_arrays
 from tests.ops.fqvit.reference_layernorm import layernorm_reference, reference_constants
 from tests.ops.helpers import both
-from tests.strategies import MAX_ROWS, int_arrays, scales
 
 INT64_SAFE = 1 << 62
 
 
 # ---------------------------------------------------------------------------- helpers
-@st.composite
-def layernorm_params(draw, max_cols: int = 64, in_bits: int | None = None, cols: int | None = None):
-    """Parameters ``make`` accepts (random PTF shifts, zero point, gamma, beta, scale_out)."""
-    bits = draw(st.integers(2, ln.MAX_IN_BITS)) if in_bits is None else in_bits
-    chans = draw(st.integers(1, max_cols)) if cols is None else cols
-    s1 = draw(scales(1e-4, 1.0))
-    if draw(st.booleans()):
-        scale_in = s1
-    else:
-        alphas = draw(st.lists(st.integers(0, 3), min_size=chans, max_size=chans))
-        scale_in = s1 * 2.0 ** np.array(alphas, dtype=np.float64)
-    zp = draw(st.integers(0, (1 << bits) - 1))
-    mags = draw(st.lists(scales(1e-3, 10.0), min_size=chans, max_size=chans))
-    signs = draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=chans, max_size=chans))
-    gamma = np.array(mags) * np.array(signs)
-    beta = np.array(draw(st.lists(st.floats(-3.0, 3.0, width=32), min_size=chans, max_size=chans)))
-    scale_out = draw(scales(1e-3, 1.0))
-    return {"scale_in": scale_in, "zero_point": zp, "gamma": gamma, "beta": beta, "scale_out": scale_out, "in_bits": bits}
-
-
 def build(p: dict) -> ln.FqvitLayerNorm:
     """``make``, skipping the (rare) drawn combinations that the op refuses by design."""
     try:
@@ -90,7 +70,7 @@ def ideal_output(k: ln.FqvitLayerNorm, q: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 # ---------------------------------------------------------------------------- properties
-@given(data=st.data(), p=layernorm_params(max_cols=256))
+@given(data=st.data(), p=fqvit_layernorm_params(max_cols=256))
 def test_numba_equals_pytorch_twin(data, p):
     k = build(p)
     rows = data.draw(st.integers(1, MAX_ROWS))
@@ -103,7 +83,7 @@ def test_numba_equals_pytorch_twin(data, p):
 
 
 @pytest.mark.plain
-@given(data=st.data(), p=layernorm_params(max_cols=12))
+@given(data=st.data(), p=fqvit_layernorm_params(max_cols=12))
 def test_matches_exact_reference_and_widths(data, p):
     k = build(p)
     q = data.draw(int_arrays(p["in_bits"], False, (data.draw(st.integers(1, 3)), k.channels)))
@@ -111,7 +91,7 @@ def test_matches_exact_reference_and_widths(data, p):
 
 
 @pytest.mark.plain
-@given(data=st.data(), p=layernorm_params(max_cols=12), mixed=st.booleans())
+@given(data=st.data(), p=fqvit_layernorm_params(max_cols=12), mixed=st.booleans())
 def test_common_real_shift_leaves_output_unchanged(data, p, mixed):
     """Adding ``K * 2^(amax - a_c)`` to ``q_c`` adds ``K * 2^amax * S1`` to every real ``x_c``."""
     if not mixed:
@@ -131,7 +111,7 @@ def test_common_real_shift_leaves_output_unchanged(data, p, mixed):
 
 
 @pytest.mark.plain
-@given(data=st.data(), p=layernorm_params(max_cols=12))
+@given(data=st.data(), p=fqvit_layernorm_params(max_cols=12))
 def test_output_is_within_a_mantissa_step_of_the_real_layernorm(data, p):
     """Without M's saturation, ``|OUT - y| <= |A| |Xs - mean| (1/128 + 2^-28) + 1`` (LSB):
     M has 8 significant bits and the two roundings add half an LSB each."""

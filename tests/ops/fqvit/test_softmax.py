@@ -17,9 +17,9 @@ from refmodel import ops
 from refmodel.fixedpoint import rne_div
 from refmodel.ops.fqvit.softmax import decode, max_columns
 from refmodel.ops.ibert import iexp
+from refmodel.testing import int_arrays, scales, shapes, widths
 from tests.ops.fqvit.reference_softmax import documented_bounds, iexp30, log2_code, reference_lis
 from tests.ops.helpers import assert_inputs_refused, both, make_or_reject, within
-from tests.strategies import int_arrays, scales, shapes, widths
 
 plain = pytest.mark.plain
 

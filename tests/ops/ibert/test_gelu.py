@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from refmodel import ops
 from refmodel.fixedpoint import signed_width
 from refmodel.ops.ibert import gelu
+from refmodel.testing import int_arrays, scales, shapes
 from tests.ops.helpers import assert_inputs_refused, both
 from tests.ops.ibert.reference_gelu import gelu_reference, reference_constants
-from tests.strategies import int_arrays, scales, shapes
 
 S_1E4 = float(np.float32(1e-4))
 

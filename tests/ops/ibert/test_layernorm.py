@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from refmodel import ops
 from refmodel.ops.ibert import layernorm
+from refmodel.testing import PLAIN_PYTHON, int_arrays, scales, shapes
 from tests.ops.helpers import assert_inputs_refused, both, signed_bits
 from tests.ops.ibert.reference_layernorm import layernorm_reference, reference_constants
-from tests.strategies import PLAIN_PYTHON, int_arrays, scales, shapes
 
 OUT_MAX = 2**31 - 1
 LIMIT = 2**62

@@ -16,9 +16,9 @@ from refmodel import ops
 from refmodel.fixedpoint import dyadic, rne_shift, saturate
 from refmodel.jit import prange, rows_kernel
 from refmodel.ops.ibert import iexp
+from refmodel.testing import int_arrays, scales, shapes, widths
 from tests.ops.helpers import assert_inputs_refused, both, make_or_reject, within
 from tests.ops.ibert.reference_softmax import documented_bounds, exp16, reference_softmax
-from tests.strategies import int_arrays, scales, shapes, widths
 
 plain = pytest.mark.plain
 

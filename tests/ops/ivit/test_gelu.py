@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from refmodel import ops
 from refmodel.ops.ivit import shiftexp
+from refmodel.testing import int_arrays, scales, shapes, shiftexp_scales
 from tests.ops.helpers import assert_inputs_refused, run_both
 from tests.ops.ivit import reference
-from tests.strategies import int_arrays, scales, shapes
 
 pytestmark = pytest.mark.plain
 
@@ -46,8 +46,7 @@ def check_reference(k, q: np.ndarray) -> reference.Ranges:
 
 def accepted_scales(n: int) -> st.SearchStrategy[float]:
     """Scales ``make`` accepts for this ``n``: |floor(-1/(1.702 s))| <= 2^(31-n) - 1."""
-    lo = 1.0 / (1.702 * (2 ** (31 - n) - 1)) * (1 + 1e-6)
-    return scales(max(lo, 1e-6), 20.0)
+    return shiftexp_scales(n, 1.702)
 
 
 @given(data=st.data(), in_bits=st.integers(2, 32), sig_bits=st.integers(2, 32), n=st.integers(1, 30))

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from refmodel import ops
 from refmodel.ops.ivit.layernorm import variance_bound
+from refmodel.testing import MAX_COLS, MAX_ROWS, int_arrays
 from tests.ops.helpers import assert_inputs_refused, run_both, signed_bits
 from tests.ops.ivit import reference
-from tests.strategies import MAX_COLS, MAX_ROWS, int_arrays
 
 pytestmark = pytest.mark.plain
 
