@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 
-from refmodel import data, models, pipeline, vectors
+from refmodel import data, methods, models, pipeline, vectors
 from refmodel.plan import choose, plan_document, read_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
@@ -43,6 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", help="ImageFolder directory of calibration images (default: seeded synthetic images)")
     parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES, help=f"number of calibration images (default {DEFAULT_CALIB_IMAGES})")
     parser.add_argument("--plan", help="reuse this plan file instead of measuring SQNR")
+    parser.add_argument(
+        "--methods",
+        default=",".join(methods.DEFAULT),
+        help=f"comma-separated candidate methods, each a candidate for every slot of the kinds it has ops for "
+        f"(known: {', '.join(methods.names())}; default {','.join(methods.DEFAULT)})",
+    )
     parser.add_argument("--out", help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
@@ -59,6 +65,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
     if args.max_rows < 1:
         raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
+    try:
+        args.methods = methods.parse(args.methods)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def fmt_db(x: float) -> str:
@@ -112,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
     progress = lambda line: print(f"  .. {line}", flush=True)  # noqa: E731
     try:
-        sens = pipeline.sensitivity(loaded.model, args.bits, calib.images, BATCH_SIZE, progress)
+        sens = pipeline.sensitivity(loaded.model, args.bits, calib.images, BATCH_SIZE, progress, args.methods)
     except ValueError as exc:  # e.g. a calibrated scale outside a method's accepted range
         raise UsageError(str(exc)) from None
     lap("calibrate uniform models and measure SQNR")
@@ -128,27 +138,30 @@ def run(args: argparse.Namespace) -> int:
     timings["Numba check (inside mixed run)"] = checker.seconds
 
     report()
-    methods = ("ibert", "fqvit", "ivit")
-    report(f"{'slot':<34} {'kind':<9} {'method':<6} " + " ".join(f"{'dSQNR ' + m:>12}" for m in methods) + f" {'elements':>10}  bit-exact")
+    chosen = args.methods
+    report(f"{'slot':<34} {'kind':<9} {'method':<6} " + " ".join(f"{'dSQNR ' + m:>12}" for m in chosen) + f" {'elements':>10}  bit-exact")
     by_name = {s.name: s for s in scores}
     for name, kind in kinds.items():
         entry = by_name.get(name)
-        cells = " ".join(f"{fmt_db(entry.scores[m]['dsqnr']) if entry and m in entry.scores else '-':>12}" for m in methods)
+        cells = " ".join(f"{fmt_db(entry.scores[m]['dsqnr']) if entry and m in entry.scores else '-':>12}" for m in chosen)
         check = checker.checks.get(name)
         exact = "yes" if check and check.exact else ("NO: " + check.first if check else "not run")
         report(f"{name:<34} {kind:<9} {plan[name]:<6} {cells} {check.elements if check else 0:>10}  {exact}")
-    counts = {m: sum(1 for n in kinds if plan[n] == m) for m in methods}
+    listed = tuple(dict.fromkeys([*chosen, *plan.values()]))  # a plan file may name others
+    counts = {m: sum(1 for n in kinds if plan[n] == m) for m in listed}
     report("mixed plan: " + ", ".join(f"{m} {c}" for m, c in counts.items()) + f" slots of {len(kinds)}")
-    per_kind = {k: {m: sum(1 for n, kk in kinds.items() if kk == k and plan[n] == m) for m in methods} for k in ("softmax", "gelu", "layernorm")}
+    per_kind = {k: {m: sum(1 for n, kk in kinds.items() if kk == k and plan[n] == m) for m in listed} for k in methods.KINDS}
     report("per kind: " + "; ".join(f"{k}: " + ", ".join(f"{m} {c}" for m, c in v.items() if c) for k, v in per_kind.items()))
 
     report()
     report(f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}")
-    for method in methods:
-        label = "uniform " + method + ("*" if method == "fqvit" else "")
+    for method in chosen:
+        label = "uniform " + method + ("*" if "gelu" not in methods.get(method).ops else "")
         report(f"{label:<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, sens.logits[method])):>15} {pipeline.top1_agreement(sens.float_logits, sens.logits[method]):>16.3f}")
     report(f"{'mixed':<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, mixed_logits)):>15} {pipeline.top1_agreement(sens.float_logits, mixed_logits):>16.3f}")
-    report("* FQ-ViT has no integer GELU: its uniform model keeps GELU in float, as upstream")
+    for method in chosen:
+        if "gelu" not in methods.get(method).ops:
+            report(f"* {method} has no integer GELU: its uniform model keeps GELU in float" + (", as upstream" if method == "fqvit" else ""))
     lap("report")
 
     if args.eval_dir:
@@ -156,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             count, labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
             report()
             report(f"evaluation: {count} labelled images from {args.eval_dir}")
-            named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods}, "mixed": mixed_model}
+            named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in chosen}, "mixed": mixed_model}
             for model in named.values():
                 pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
             accuracy = pipeline.evaluate(named, labelled, progress)
