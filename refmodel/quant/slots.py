@@ -62,7 +62,7 @@ class Slot(nn.Module):
         super().__init__()
         allowed = CANDIDATES[self.kind] + ((FLOAT_METHOD,) if self.kind == "gelu" else ())
         if method not in allowed:
-            known = "" if method in methods.names() else "unknown method "
+            known = "" if method in (*methods.names(), FLOAT_METHOD) else "unknown method "
             raise ValueError(f"method: {name} is a {self.kind} slot; its methods are {', '.join(allowed)}, got {known}{method!r}")
         self.name = name
         self.method = method
