@@ -46,10 +46,6 @@ SOFTMAX_SHAPE = (2, 3, 197)
 #: width); ``activation`` = the accumulator requantised to the activation width by the slot's
 #: input quantizer.
 GeluInput = Literal["accumulator", "activation"]
-#: GELU output: ``requant`` = the op's integers at its own scale, requantised by the slot's
-#: output quantizer; ``activation`` = the op is built for the output quantizer's scale and
-#: width and writes its integers directly.
-GeluOutput = Literal["requant", "activation"]
 #: LayerNorm input: ``residual`` = the 16-bit residual stream; ``ptf`` = FQ-ViT's
 #: power-of-two-factor quantizer at the activation width.
 LayerNormInput = Literal["residual", "ptf"]
@@ -90,7 +86,10 @@ class Method:
     rank: int
     ops: Mapping[str, Op]
     gelu_input: GeluInput = "activation"
-    gelu_output: GeluOutput = "requant"
+    #: ``None``: the GELU op chooses its own output scale. ``f``: the slot builds the op for
+    #: the output scale ``scale_in * 2^-f`` and width ``in_bits + f`` (a table's fine output).
+    #: Either way the slot's output quantizer then requantises it.
+    gelu_out_frac_bits: int | None = None
     #: Softmax output width (D13) in ViT/DeiT and in Swin.
     softmax_out_bits: int = 16
     swin_softmax_out_bits: int = 16
@@ -107,11 +106,12 @@ class Method:
                 raise ValueError(f"ops: {self.name}: the {kind} op must be named {self.name}.{kind}, got {op.name!r}")
         for key, value, allowed in (
             ("gelu_input", self.gelu_input, ("accumulator", "activation")),
-            ("gelu_output", self.gelu_output, ("requant", "activation")),
             ("layernorm_input", self.layernorm_input, ("residual", "ptf")),
         ):
             if value not in allowed:
                 raise ValueError(f"{key}: {self.name}: must be one of {', '.join(allowed)}, got {value!r}")
+        if self.gelu_out_frac_bits is not None and not 0 <= self.gelu_out_frac_bits <= 16:
+            raise ValueError(f"gelu_out_frac_bits: {self.name}: must be None or in [0, 16], got {self.gelu_out_frac_bits!r}")
 
     def op(self, kind: str) -> str:
         """The name of this method's op for slot kind ``kind`` (``ValueError`` if it has none)."""
@@ -215,7 +215,7 @@ BUILTIN: tuple[Method, ...] = (
         name="lut",
         rank=3,
         description="exact lookup tables: rounded GELU table, exp table softmax, rsqrt mantissa table LayerNorm",
-        gelu_output="activation",
+        gelu_out_frac_bits=8,
         ops={
             "softmax": Op(
                 "lut.softmax",

@@ -133,8 +133,10 @@ def test_bad_declarations_are_refused():
         methods.Method(name="x", rank=0, ops={"gelu": op})
     with pytest.raises(ValueError, match="^ops: relu: unknown slot kind 'mlp'"):
         methods.Method(name="relu", rank=0, ops={"mlp": op})
-    with pytest.raises(ValueError, match="^gelu_output: relu: must be one of requant, activation"):
-        methods.Method(name="relu", rank=0, ops={"gelu": op}, gelu_output="wide")
+    with pytest.raises(ValueError, match="^gelu_input: relu: must be one of accumulator, activation"):
+        methods.Method(name="relu", rank=0, ops={"gelu": op}, gelu_input="wide")
+    with pytest.raises(ValueError, match=r"^gelu_out_frac_bits: relu: must be None or in \[0, 16\]"):
+        methods.Method(name="relu", rank=0, ops={"gelu": op}, gelu_out_frac_bits=40)
     with pytest.raises(ValueError, match="^name: "):
         methods.Method(name="float", rank=0, ops={})
     with pytest.raises(ValueError, match="^name: method 'lut' is already registered"):

@@ -176,7 +176,8 @@ class LayerNormSlot(Slot):
 class GeluSlot(Slot):
     """``mlp.act``: the fc1 accumulator in, ``act_bits`` activation out. The method's wiring
     says whether its op takes the accumulator itself or its requantisation to ``act_bits``, and
-    whether the op's output is requantised or already the output quantizer's integers."""
+    (for a table) the output scale the op is built for; the output quantizer requantises the
+    op's output in every case."""
 
     kind = "gelu"
 
@@ -203,17 +204,11 @@ class GeluSlot(Slot):
         else:  # the accumulator itself, per-channel scales
             x = acc
             params = {"scale_in": acc.scale.numpy(), "in_bits": acc.bits}
-        direct = self.spec.gelu_output == "activation"
-        if direct:
-            if self.out_act.calibrating:
-                self.out_act._observe(F.gelu(x.real(torch.float64)))
-            params.update(scale_out=float(self.out_act.scale), out_bits=self.act_bits)
+        frac = self.spec.gelu_out_frac_bits
+        if frac is not None:
+            params.update(scale_out=params["scale_in"] * 2.0**-frac, out_bits=params["in_bits"] + frac)
         k = self.kernel(self.spec.op("gelu"), **params)
         q_out, real = self.run(k, x.q, x.shadow)
-        if direct:
-            y = QTensor(q_out, self.out_act.scale, self.act_bits, shadow=real)
-            self.report(x.real, y.real)
-            return y
         y = QTensor(q_out, torch.as_tensor(np.asarray(k.scale_out), dtype=torch.float64), k.out_spec.bits, shadow=real)
         self.report(x.real, y.real)
         return self.out_act.from_int(y)
