@@ -178,7 +178,9 @@ def test_registered_method_reaches_the_slots_report_and_vectors(relu_method, tmp
     """deit_t with ``--methods ivit,relu`` and a plan that gives every GELU slot to relu: every
     slot is bit-exact, the report names relu, and the exported vectors check."""
     model = pipeline.slot_kinds(__import__("refmodel.models", fromlist=["load"]).load("deit_t", None, 0).model)
-    slots = [{"name": n, "kind": k, "choice": "relu" if k == "gelu" else "ivit"} for n, k in model.items()]
+    choices = {n: "relu" if k == "gelu" else "ivit" for n, k in model.items()}
+    score = {"sqnr_in": 10.0, "sqnr_out": 10.0, "dsqnr": 0.0}
+    slots = [{"name": n, "kind": k, "choice": choices[n], "scores": {choices[n]: score}} for n, k in model.items()]
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"format": plan.PLAN_FORMAT, "model": "deit_t", "slots": slots}))
     out = tmp_path / "out"
