@@ -94,7 +94,6 @@ class Method:
     softmax_out_bits: int = 16
     swin_softmax_out_bits: int = 16
     layernorm_input: LayerNormInput = "residual"
-    description: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name == FALLBACK["gelu"]:
@@ -129,10 +128,10 @@ _GELU_GOLDEN = _golden_act(96, (8, 96))
 _RESIDUAL_LN_GOLDEN = Golden((16,), 192, (8, 192))
 
 BUILTIN: tuple[Method, ...] = (
+    # I-BERT (Kim et al., 2021): polynomial exp and erf, integer square root
     Method(
         name="ibert",
         rank=1,
-        description="I-BERT (Kim et al., 2021): polynomial exp and erf, integer square root",
         gelu_input="accumulator",
         ops={
             "softmax": Op(
@@ -158,10 +157,10 @@ BUILTIN: tuple[Method, ...] = (
             ),
         },
     ),
+    # FQ-ViT (Lin et al., 2022): Log-Int-Softmax, PTF LayerNorm; GELU stays float
     Method(
         name="fqvit",
         rank=2,
-        description="FQ-ViT (Lin et al., 2022): Log-Int-Softmax, PTF LayerNorm; GELU stays float",
         softmax_out_bits=6,
         swin_softmax_out_bits=6,
         layernorm_input="ptf",
@@ -182,10 +181,10 @@ BUILTIN: tuple[Method, ...] = (
             ),
         },
     ),
+    # I-ViT (Li & Gu, 2023): Shiftmax, ShiftGELU, I-LayerNorm
     Method(
         name="ivit",
         rank=0,
-        description="I-ViT (Li & Gu, 2023): Shiftmax, ShiftGELU, I-LayerNorm",
         swin_softmax_out_bits=8,
         ops={
             "softmax": Op(
@@ -211,10 +210,10 @@ BUILTIN: tuple[Method, ...] = (
             ),
         },
     ),
+    # exact lookup tables: rounded GELU table, exp table softmax, rsqrt mantissa table LayerNorm
     Method(
         name="lut",
         rank=3,
-        description="exact lookup tables: rounded GELU table, exp table softmax, rsqrt mantissa table LayerNorm",
         gelu_out_frac_bits=8,
         ops={
             "softmax": Op(
