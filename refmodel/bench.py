@@ -23,23 +23,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from refmodel import cli, ops, synthetic
+from refmodel import cli, methods, ops, synthetic
 
 SOFTMAX_SHAPE = (12, 3, 197, 197)
 GELU_SHAPE = (12, 197, 768)
 LAYERNORM_SHAPE = (25, 197, 192)
 IVIT_SOFTMAX_TARGET = 300e6
-BENCH_ORDER = (
-    "ibert.softmax",
-    "ivit.softmax",
-    "fqvit.softmax",
-    "ibert.gelu",
-    "ivit.gelu",
-    "ibert.layernorm",
-    "ivit.layernorm",
-    "fqvit.layernorm",
-    "requant",
-)
+#: Every op of every registered method, kind by kind, then the ops of no method.
+BENCH_ORDER = tuple(op for kind in methods.KINDS for op in methods.ops() if methods.kind_of(op) == kind) + ("requant",)
 
 
 @dataclass

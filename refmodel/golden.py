@@ -4,7 +4,8 @@ Every op is exercised at the activation widths of the mixed method's two setting
 bits) where its input width is an activation width, with seeded cases: ``random`` (uniform
 over the input width), ``realistic`` (the distributions and scales a DeiT layer sees),
 ``edges`` (all-equal rows at both extremes, alternating extremes, a single spike, zeros)
-and ``one_column``; LayerNorms add ``constant_rows`` (D8).
+and ``one_column``; LayerNorms add ``constant_rows`` (D8). The ops of the non-linear methods
+and their case shapes come from ``refmodel.methods``.
 
 A case is written only after the Numba kernel and the PyTorch twin agreed on every element,
 so the files lock bits that two independent datapaths confirmed. ``python -m refmodel.golden
@@ -23,28 +24,24 @@ import zlib
 from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
 
-from refmodel import cli, ops, outdir, synthetic, vectorset
+from refmodel import cli, methods, ops, outdir, synthetic, vectorset
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 
-RULES = {
+#: Rules of the ops that belong to no method (the ops of methods declare theirs in
+#: ``refmodel.methods``).
+OP_RULES = {
     "requant": "out = saturate(rne_shift(z*m, c)); round half to even on the exact product (D5, D6). docs/ops/requant.md",
-    "ibert.softmax": "I-BERT polynomial exp, 16-bit requant of E (D4), exact 2^32//sum (D2), floor shift; docs/ops/ibert.softmax.md",
-    "ibert.gelu": "I-BERT i-GELU, erf polynomial, >>14 floor, output integers negated (D15); docs/ops/ibert.gelu.md",
-    "ibert.layernorm": "exact mean (rne), exact isqrt, 2^31//std, (Y*F)>>1, per-channel bias, sign of gamma (D3, D8, D15); docs/ops/ibert.layernorm.md",
-    "ivit.softmax": "I-ViT Shiftmax, shift-exp, sum clamped at 2^31-1, (2^31-1)//sum (D2); docs/ops/ivit.softmax.md",
-    "ivit.gelu": "I-ViT ShiftGELU, x*sigmoid(1.702x) by shift-exp, sum clamped at 2^31-1 (D14); docs/ops/ivit.gelu.md",
-    "ivit.layernorm": "exact mean (rne), 10 Newton steps from 2^16 (D3), (2^31-1)//std, per-channel bias (D15); docs/ops/ivit.layernorm.md",
-    "fqvit.softmax": "Log-Int-Softmax, R = rne(sum/E), log2 code with 1.5*2^k threshold, code 2^b-1 = zero (D10, D16); docs/ops/fqvit.softmax.md",
-    "fqvit.layernorm": "integer-only FQ-ViT LayerNorm with PTF shifts, 8-bit mantissa M, shift N, bias B (D9); docs/ops/fqvit.layernorm.md",
 }
+#: Op name -> the one-line rule written into its vector sets (every op of every method too).
+RULES = methods.LiveMapping(lambda: {**{name: op.rule for name, op in methods.ops().items()}, **OP_RULES})
 
-ACTIVATION_WIDTHS = (8, 6)
+ACTIVATION_WIDTHS = methods.ACTIVATION_WIDTHS
 
 
 @dataclass(frozen=True)
@@ -84,18 +81,17 @@ def _one_column(lo: int, hi: int) -> np.ndarray:
     return np.array([[lo], [lo + 1], [0 if lo <= 0 <= hi else lo], [hi - 1], [hi]], dtype=np.int64)
 
 
-def _op_cases(op: str, widths: tuple[int, ...], channels: int, realistic_shape: tuple[int, ...]) -> Iterator[Case]:
-    """The standard cases of ``op`` at each width: realistic, random, edges, one column and,
-    for LayerNorms, constant rows."""
+def _op_cases(
+    op: str, widths: tuple[int, ...], channels: int, realistic_shape: tuple[int, ...], random_range: tuple[int, int] | None = None
+) -> Iterator[Case]:
+    """The standard cases of ``op`` at each width: realistic, random (uniform over the input
+    width, or over ``random_range``), edges, one column and, for LayerNorms, constant rows."""
     for width in widths:
         rng = np.random.default_rng(_seed(op, width))
         params = synthetic.params(op, rng, channels, width)
         kernel = ops.make(op, **params)
         lo, hi = kernel.in_spec.lo, kernel.in_spec.hi
-        if op == "ibert.gelu":  # 32-bit accumulators: a uniform draw over 2^32 saturates GELU
-            lo_r, hi_r = -(2**20), 2**20
-        else:
-            lo_r, hi_r = lo, hi
+        lo_r, hi_r = random_range or (lo, hi)
         inputs = {
             "realistic": synthetic.inputs(op, params, realistic_shape, rng),
             "random": rng.integers(lo_r, hi_r, size=(6, channels), endpoint=True),
@@ -123,19 +119,19 @@ def _requant_ties() -> Iterator[Case]:
         yield Case("requant", width, "ties", params, q, _seed("requant", width, "ties"))
 
 
-SOFTMAX_SHAPE = (2, 3, 197)
+def _method_cases(op: methods.Op) -> Iterator[Case]:
+    g = op.golden
+    return _op_cases(op.name, g.widths, g.channels, g.shape, g.random_range)
 
-CASE_SOURCES: dict[str, Callable[[], Iterator[Case]]] = {
+
+#: Op name -> its golden cases: the ops that belong to no method here, the ops of every
+#: method from its registry entry.
+OP_CASE_SOURCES: dict[str, Callable[[], Iterator[Case]]] = {
     "requant": lambda: chain(_op_cases("requant", ACTIVATION_WIDTHS, 64, (8, 64)), _requant_ties()),
-    "ibert.softmax": lambda: _op_cases("ibert.softmax", ACTIVATION_WIDTHS, 32, SOFTMAX_SHAPE),
-    "ivit.softmax": lambda: _op_cases("ivit.softmax", ACTIVATION_WIDTHS, 32, SOFTMAX_SHAPE),
-    "fqvit.softmax": lambda: _op_cases("fqvit.softmax", ACTIVATION_WIDTHS, 32, SOFTMAX_SHAPE),
-    "ibert.gelu": lambda: _op_cases("ibert.gelu", (32,), 96, (8, 96)),
-    "ivit.gelu": lambda: _op_cases("ivit.gelu", ACTIVATION_WIDTHS, 96, (8, 96)),
-    "ibert.layernorm": lambda: _op_cases("ibert.layernorm", (16,), 192, (8, 192)),
-    "ivit.layernorm": lambda: _op_cases("ivit.layernorm", (16,), 192, (8, 192)),
-    "fqvit.layernorm": lambda: _op_cases("fqvit.layernorm", ACTIVATION_WIDTHS, 192, (8, 192)),
 }
+CASE_SOURCES: Mapping[str, Callable[[], Iterator[Case]]] = methods.LiveMapping(
+    lambda: {**{name: (lambda op=op: _method_cases(op)) for name, op in methods.ops().items()}, **OP_CASE_SOURCES}
+)
 
 
 def cases() -> list[Case]:

@@ -1,8 +1,9 @@
 """The mixed-method pipeline behind ``python -m refmodel.sim``: calibrate, measure per-slot
 SQNR, choose the plan, run the mixed model, and prove every slot bit-exact.
 
-1. The float model and one uniformly quantized copy per method (I-BERT, FQ-ViT, I-ViT; all
-   with I-ViT's linear quantization) are calibrated on the same images, then frozen.
+1. The float model and one uniformly quantized copy per method (by default I-BERT, FQ-ViT,
+   I-ViT; any registered methods, ``refmodel.methods``; all with I-ViT's linear
+   quantization) are calibrated on the same images, then frozen.
 2. The same images run through the float model and every copy; each slot's input and output
    are compared with the float model's (:mod:`refmodel.plan`), and the copies' logits with
    the float logits.
@@ -25,11 +26,13 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from refmodel import methods as registry
 from refmodel import ops
 from refmodel.plan import SlotScores, SQNRAccumulator, choose, delta_sqnr, uniform_plan
-from refmodel.quant.slots import CANDIDATES, Slot
+from refmodel.quant.slots import Slot
 
-METHODS = ("ibert", "fqvit", "ivit")
+#: The default candidates: the paper's three methods.
+METHODS = registry.DEFAULT
 Progress = Callable[[str], None]
 
 
@@ -215,12 +218,15 @@ def float_reference(model: torch.nn.Module, bits: int, images: torch.Tensor, bat
     return float_model, logits
 
 
-def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_size: int, progress: Progress) -> Sensitivity:
-    """Calibrate one uniform copy per method, then measure every slot's SQNR in and out."""
+def sensitivity(
+    model: torch.nn.Module, bits: int, images: torch.Tensor, batch_size: int, progress: Progress, methods: tuple[str, ...] = METHODS
+) -> Sensitivity:
+    """Calibrate one uniform copy per method of ``methods``, then measure every slot's SQNR in
+    and out for the methods that have an op of its kind."""
     kinds = slot_kinds(model)
     float_model = float_model_of(model, bits)
     copies = {}
-    for method in METHODS:
+    for method in methods:
         start = time.perf_counter()
         copies[method] = quantized_model(model, uniform_plan(kinds, method), bits)
         set_datapath(copies[method], "numba")
@@ -228,10 +234,10 @@ def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_s
         progress(f"calibrated uniform {method} model ({time.perf_counter() - start:.1f} s)")
     recorder = SlotRecorder()
     set_probe(float_model, recorder)
-    probes = {m: SQNRProbe(recorder) for m in METHODS}
+    probes = {m: SQNRProbe(recorder) for m in methods}
     for method, copy in copies.items():
         set_probe(copy, probes[method])
-    float_logits, logits = [], {m: [] for m in METHODS}
+    float_logits, logits = [], {m: [] for m in methods}
     with torch.no_grad():
         for i, batch in enumerate(batches(images, batch_size)):
             float_logits.append(float_model(batch))
@@ -242,7 +248,7 @@ def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_s
     scores = []
     for name, kind in kinds.items():
         entry = SlotScores(name, kind)
-        for method in CANDIDATES[kind]:
+        for method in registry.candidates(kind, methods):
             s_in, s_out = probes[method].inputs[name].sqnr_db(), probes[method].outputs[name].sqnr_db()
             entry.scores[method] = {"sqnr_in": s_in, "sqnr_out": s_out, "dsqnr": delta_sqnr(s_in, s_out)}
         scores.append(entry)

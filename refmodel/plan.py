@@ -20,8 +20,8 @@ Conventions that the formula leaves open:
 - ``dSQNR`` is ``+inf`` when ``SQNR_out`` is ``+inf`` (a slot with no noise wins), ``-inf``
   when only ``SQNR_in`` is;
 - the plan takes ``argmax dSQNR``; ties (equal values, ``+inf`` included) go to the first
-  method of :data:`TIE_BREAK`: I-ViT (shift-only, the wiring's own method), then I-BERT, then
-  FQ-ViT.
+  method of :data:`TIE_BREAK`, the registry's ranks (``refmodel.methods``): I-ViT (shift-only,
+  the wiring's own method), then I-BERT, then FQ-ViT, then the tables.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ from typing import Any
 
 import torch
 
+from refmodel import methods
 from refmodel.quant.slots import CANDIDATES
 
-TIE_BREAK = ("ivit", "ibert", "fqvit")
+TIE_BREAK = methods.LiveSequence(methods.tie_break)
 PLAN_FORMAT = "refmodel-plan/1"
 
 
@@ -108,8 +109,9 @@ def choose(scores: list[SlotScores]) -> dict[str, str]:
 
 
 def uniform_plan(slot_kinds: dict[str, str], method: str) -> dict[str, str]:
-    """Every slot ``method``; GELU slots of FQ-ViT stay float, as upstream."""
-    return {name: (method if method in CANDIDATES[kind] else "float") for name, kind in slot_kinds.items()}
+    """Every slot ``method``; a slot of a kind the method has no op for takes the registry's
+    fallback (GELU slots of FQ-ViT stay float, as upstream)."""
+    return {name: methods.uniform_choice(method, kind) for name, kind in slot_kinds.items()}
 
 
 def _num(x: float) -> float | str:

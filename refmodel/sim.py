@@ -29,14 +29,13 @@ from typing import Iterator
 
 import torch
 
-from refmodel import cli, data, models, outdir, pipeline, vectors
+from refmodel import cli, data, methods, models, outdir, pipeline, vectors
 from refmodel.cli import UsageError
 from refmodel.plan import SlotScores, choose, plan_document, read_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
 DEFAULT_MAX_ROWS = 64
 BATCH_SIZE = 8
-METHODS = ("ibert", "fqvit", "ivit")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", type=path, help="ImageFolder directory of calibration images (default: seeded synthetic images)")
     parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES, help=f"number of calibration images (default {DEFAULT_CALIB_IMAGES})")
     parser.add_argument("--plan", type=path, help="run this plan file instead of measuring SQNR and choosing a plan")
+    parser.add_argument(
+        "--methods",
+        default=",".join(methods.DEFAULT),
+        help=f"comma-separated candidate methods, each a candidate for every slot of the kinds it has ops for "
+        f"(known: {', '.join(methods.names())}; default {','.join(methods.DEFAULT)})",
+    )
     parser.add_argument("--compare", action="store_true", help="with --plan: still calibrate and measure the uniform models, and report their numbers")
     parser.add_argument("--out", type=path, help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
     parser.add_argument("--force", action="store_true", help="let --out replace an existing file or directory that is not a refmodel export")
@@ -71,6 +76,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
     if args.max_rows < 1:
         raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
+    with cli.bad_input():
+        args.methods = methods.parse(args.methods)
     if args.compare and args.plan is None:
         raise UsageError("--compare needs --plan (without a plan file the uniform models are always measured)")
     if args.out is not None:
@@ -143,6 +150,11 @@ class Results:
     def measured_scores(self) -> list[SlotScores] | None:
         return None if self.sensitivity is None else self.sensitivity.scores
 
+    @property
+    def measured_methods(self) -> list[str]:
+        """The candidate methods whose uniform models were measured (none with --plan alone)."""
+        return [] if self.sensitivity is None else [m for m in self.sensitivity.models if m != "float"]
+
 
 def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
     """The model, the calibration images and the plan file; their problems are usage errors."""
@@ -172,7 +184,7 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
     model, images = inputs.loaded.model, inputs.calib.images
     sens = None
     if inputs.plan is None or args.compare:
-        sens = pipeline.sensitivity(model, args.bits, images, BATCH_SIZE, progress)
+        sens = pipeline.sensitivity(model, args.bits, images, BATCH_SIZE, progress, args.methods)
         float_model, float_logits = sens.models["float"], sens.float_logits
         timer.lap("calibrate uniform models and measure SQNR")
     else:
@@ -191,23 +203,25 @@ def slot_table(kinds: dict[str, str], results: Results) -> list[str]:
     by_name = {s.name: s for s in scores or []}
     header = f"{'slot':<34} {'kind':<9} {'method':<6} "
     if scores is not None:
-        header += " ".join(f"{'dSQNR ' + m:>12}" for m in METHODS) + " "
+        header += " ".join(f"{'dSQNR ' + m:>12}" for m in results.measured_methods) + " "
     lines = [header + f"{'elements':>10}  bit-exact"]
     for name, kind in kinds.items():
         line = f"{name:<34} {kind:<9} {results.plan[name]:<6} "
         if scores is not None:
             entry = by_name.get(name)
-            line += " ".join(f"{fmt_db(entry.scores[m]['dsqnr']) if entry and m in entry.scores else '-':>12}" for m in METHODS) + " "
+            line += " ".join(f"{fmt_db(entry.scores[m]['dsqnr']) if entry and m in entry.scores else '-':>12}" for m in results.measured_methods) + " "
         check = results.checker.checks.get(name)
         exact = "yes" if check and check.exact else ("NO: " + check.first if check else "not run")
         lines.append(line + f"{check.elements if check else 0:>10}  {exact}")
     return lines
 
 
-def plan_summary(kinds: dict[str, str], plan: dict[str, str]) -> list[str]:
-    """How many slots each method runs, in all and per kind."""
-    counts = {m: sum(1 for n in kinds if plan[n] == m) for m in METHODS}
-    per_kind = {k: {m: sum(1 for n, kk in kinds.items() if kk == k and plan[n] == m) for m in METHODS} for k in ("softmax", "gelu", "layernorm")}
+def plan_summary(kinds: dict[str, str], plan: dict[str, str], candidates: tuple[str, ...]) -> list[str]:
+    """How many slots each method runs, in all and per kind (every candidate listed, and any
+    other method a plan file names)."""
+    listed = tuple(dict.fromkeys([*candidates, *plan.values()]))
+    counts = {m: sum(1 for n in kinds if plan[n] == m) for m in listed}
+    per_kind = {k: {m: sum(1 for n, kk in kinds.items() if kk == k and plan[n] == m) for m in listed} for k in methods.KINDS}
     return [
         "mixed plan: " + ", ".join(f"{m} {c}" for m, c in counts.items()) + f" slots of {len(kinds)}",
         "per kind: " + "; ".join(f"{k}: " + ", ".join(f"{m} {c}" for m, c in v.items() if c) for k, v in per_kind.items()),
@@ -216,15 +230,14 @@ def plan_summary(kinds: dict[str, str], plan: dict[str, str]) -> list[str]:
 
 def logits_table(results: Results) -> list[str]:
     """Logits SQNR and top-1 agreement against the float model of every plan run."""
-    rows = {}
-    if results.sensitivity is not None:
-        rows = {"uniform " + m + ("*" if m == "fqvit" else ""): results.sensitivity.logits[m] for m in METHODS}
+    no_gelu = [m for m in results.measured_methods if "gelu" not in methods.get(m).ops]
+    rows = {"uniform " + m + ("*" if m in no_gelu else ""): results.sensitivity.logits[m] for m in results.measured_methods}
     rows["mixed"] = results.mixed_logits
     ref = results.float_logits
     lines = [f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}"]
     lines += [f"{label:<14} {fmt_db(pipeline.logits_sqnr(ref, logits)):>15} {pipeline.top1_agreement(ref, logits):>16.3f}" for label, logits in rows.items()]
-    if results.sensitivity is not None:
-        lines.append("* FQ-ViT has no integer GELU: its uniform model keeps GELU in float, as upstream")
+    for m in no_gelu:
+        lines.append(f"* {m} has no integer GELU: its uniform model keeps GELU in float" + (", as upstream" if m == "fqvit" else ""))
     return lines
 
 
@@ -234,8 +247,7 @@ def evaluate(eval_dir: Path, count: int, labelled: Iterator[tuple[torch.Tensor, 
     report()
     report(f"evaluation: {count} labelled images from {eval_dir}")
     named = {"float": results.float_model}
-    if results.sensitivity is not None:
-        named.update({f"uniform {m}": results.sensitivity.models[m] for m in METHODS})
+    named.update({f"uniform {m}": results.sensitivity.models[m] for m in results.measured_methods})
     named["mixed"] = results.mixed_model
     for model in named.values():
         pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
@@ -282,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
     capture = vectors.CaptureProbe(args.max_rows) if args.out is not None else None
     results = measure(args, inputs, timer, capture)
     report()
-    for line in slot_table(inputs.kinds, results) + plan_summary(inputs.kinds, results.plan) + [""] + logits_table(results):
+    for line in slot_table(inputs.kinds, results) + plan_summary(inputs.kinds, results.plan, args.methods) + [""] + logits_table(results):
         report(line)
     timer.lap("report")
     if inputs.labelled is not None:

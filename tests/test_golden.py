@@ -19,7 +19,7 @@ def test_every_op_has_cases_at_both_activation_widths_where_one_applies():
     by_op: dict[str, set[int]] = {}
     for case in golden.cases():
         by_op.setdefault(case.op, set()).add(case.width)
-    for op in ("ibert.softmax", "ivit.softmax", "fqvit.softmax", "ivit.gelu", "fqvit.layernorm", "requant"):
+    for op in ("ibert.softmax", "ivit.softmax", "fqvit.softmax", "lut.softmax", "ivit.gelu", "lut.gelu", "fqvit.layernorm", "requant"):
         assert by_op[op] == {6, 8}, op
     assert set(by_op) == set(golden.RULES)
 

@@ -7,7 +7,8 @@
 >>> k.config["m"], k.config["c"]
 (1073741824, 29)
 
-Each name maps to a module with a ``make(**params)`` factory; see ``docs/ops/<name>.md`` for
+Each name maps to a module with a ``make(**params)`` factory (the ops of the non-linear
+methods are declared in ``refmodel.methods``); see ``docs/ops/<name>.md`` for
 the integer algorithm of each op.
 """
 
@@ -21,22 +22,22 @@ from refmodel.ops.kernel import IntSpec, Kernel
 
 __all__ = ["names", "make", "Kernel", "IntSpec"]
 
+#: Ops that belong to no method (the ops of methods come from ``refmodel.methods``).
 _MODULES = {
-    "ibert.softmax": "refmodel.ops.ibert.softmax",
-    "ibert.gelu": "refmodel.ops.ibert.gelu",
-    "ibert.layernorm": "refmodel.ops.ibert.layernorm",
-    "ivit.softmax": "refmodel.ops.ivit.softmax",
-    "ivit.gelu": "refmodel.ops.ivit.gelu",
-    "ivit.layernorm": "refmodel.ops.ivit.layernorm",
-    "fqvit.softmax": "refmodel.ops.fqvit.softmax",
-    "fqvit.layernorm": "refmodel.ops.fqvit.layernorm",
     "requant": "refmodel.ops.requant",
 }
 
 
+def _modules() -> dict[str, str]:
+    """Op name -> module, for the ops of every registered method and the others."""
+    from refmodel import methods
+
+    return {**{name: op.module for name, op in methods.ops().items()}, **_MODULES}
+
+
 def names() -> list[str]:
     """The sorted names of every op ``make`` builds."""
-    return sorted(_MODULES)
+    return sorted(_modules())
 
 
 def make(name: str, **params: Any) -> Kernel:
@@ -45,9 +46,10 @@ def make(name: str, **params: Any) -> Kernel:
     Raises ``ValueError`` for an unknown name, an unknown or missing parameter, or a value
     outside its accepted range.
     """
-    if name not in _MODULES:
-        raise ValueError(f"name: unknown op {name!r}; known ops: {', '.join(names())}")
-    factory = importlib.import_module(_MODULES[name]).make
+    modules = _modules()
+    if name not in modules:
+        raise ValueError(f"name: unknown op {name!r}; known ops: {', '.join(sorted(modules))}")
+    factory = importlib.import_module(modules[name]).make
     signature = inspect.signature(factory)
     accepted = list(signature.parameters)
     for key in params:

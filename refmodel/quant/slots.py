@@ -6,8 +6,10 @@ its op's PyTorch twin on integers (``straight_through`` when autograd is on), an
 a :class:`Probe`: the real values at its input and output (for SQNR) and the integers it gave
 its kernel (for the Numba check and vector capture).
 
-Methods per kind: softmax ``ibert | fqvit | ivit``; GELU ``ibert | ivit | float`` (float is
-FQ-ViT's, kept in float as upstream); LayerNorm ``ibert | fqvit | ivit``.
+The methods of each kind, and how each is wired (the GELU input and output, the softmax
+output width, the LayerNorm input), come from the registry ``refmodel.methods``; a GELU slot
+also accepts ``float`` (FQ-ViT's GELU, kept in float as upstream). An unknown method is a
+``ValueError`` naming the slot and the method.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from refmodel import ops
+from refmodel import methods, ops
 from refmodel.fixedpoint import int_range
 from refmodel.ops.autograd import dequantize, straight_through as op_straight_through
 from refmodel.quant.act import QuantAct
@@ -28,16 +30,13 @@ from refmodel.quant.exact import matmul
 from refmodel.quant.ptf import PTFQuant
 from refmodel.quant.qtensor import QTensor
 
-CANDIDATES = {
-    "softmax": ("ibert", "fqvit", "ivit"),
-    "gelu": ("ibert", "ivit"),
-    "layernorm": ("ibert", "fqvit", "ivit"),
-}
-FLOAT_METHOD = "float"
-#: Softmax output width per method (D13): linear 16-bit for I-BERT and I-ViT (8-bit I-ViT in
-#: Swin), 6-bit log2 codes for FQ-ViT.
-SOFTMAX_OUT_BITS = {"ibert": 16, "ivit": 16, "fqvit": 6}
-SWIN_SOFTMAX_OUT_BITS = {"ibert": 16, "ivit": 8, "fqvit": 6}
+#: Slot kind -> every registered method with an op of that kind (read from the registry).
+CANDIDATES = methods.LiveMapping(lambda: {kind: methods.candidates(kind) for kind in methods.KINDS})
+FLOAT_METHOD = methods.FALLBACK["gelu"]
+#: Softmax output width per method (D13): linear 16-bit for I-BERT, I-ViT and the tables
+#: (8-bit I-ViT in Swin), 6-bit log2 codes for FQ-ViT.
+SOFTMAX_OUT_BITS = methods.softmax_out_bits(swin=False)
+SWIN_SOFTMAX_OUT_BITS = methods.softmax_out_bits(swin=True)
 #: Fractional bits of FQ-ViT's shift-form attention times V (D11).
 LOG2_ATTN_FRAC_BITS = 16
 RESIDUAL_BITS = 16
@@ -64,9 +63,12 @@ class Slot(nn.Module):
         super().__init__()
         allowed = CANDIDATES[self.kind] + ((FLOAT_METHOD,) if self.kind == "gelu" else ())
         if method not in allowed:
-            raise ValueError(f"method: {name} is a {self.kind} slot; its methods are {', '.join(allowed)}, got {method!r}")
+            known = "" if method in (*methods.names(), FLOAT_METHOD) else "unknown method "
+            raise ValueError(f"method: {name} is a {self.kind} slot; its methods are {', '.join(allowed)}, got {known}{method!r}")
         self.name = name
         self.method = method
+        #: The registry entry of the slot's method (``None`` for a float GELU).
+        self.spec: methods.Method | None = None if method == FLOAT_METHOD else methods.get(method)
         self.act_bits = act_bits
         self.probe: Probe | None = None
         #: "twin" (PyTorch, differentiable) or "numba" (same integers, faster; no autograd).
@@ -117,7 +119,7 @@ class LayerNormSlot(Slot):
         self.norm = norm
         self.out_bits = out_bits or act_bits  # Swin's patch-embedding norm feeds the 16-bit stream
         self.out_act = QuantAct(self.out_bits, f"{name}.out_act")
-        if method == "fqvit":
+        if self.spec.layernorm_input == "ptf":
             self.ptf = PTFQuant(act_bits, f"{name}.ptf")
 
     def float_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,22 +138,24 @@ class LayerNormSlot(Slot):
 
     def forward(self, x: QTensor) -> QTensor:
         gamma, beta = self.affine()
-        if self.method == "fqvit":
-            return self._fqvit(x, gamma, beta)
-        k = self.kernel(f"{self.method}.layernorm", scale_in=float(x.scale), gamma=gamma, beta=beta, in_bits=x.bits)
+        if self.spec.layernorm_input == "ptf":
+            return self._ptf_forward(x, gamma, beta)
+        k = self.kernel(self.spec.op("layernorm"), scale_in=float(x.scale), gamma=gamma, beta=beta, in_bits=x.bits)
         q_out, real = self.run(k, x.q, x.shadow)
         y = QTensor(q_out, torch.as_tensor(np.asarray(k.scale_out), dtype=torch.float64), k.out_spec.bits, shadow=real)
         self.report(x.real, y.real)
         return self.out_act.from_int(y)
 
-    def _fqvit(self, x: QTensor, gamma: np.ndarray, beta: np.ndarray) -> QTensor:
+    def _ptf_forward(self, x: QTensor, gamma: np.ndarray, beta: np.ndarray) -> QTensor:
+        """FQ-ViT's wiring: the residual through the PTF quantizer, the op built for the output
+        quantizer's scale."""
         q_in = self.ptf(x)
         scales = torch.as_tensor(self.ptf.scales, dtype=torch.float64)
         x_in = (q_in - self.ptf.zero_point).to(torch.float64) * scales
         if self.out_act.calibrating:
             self.out_act._observe(F.layer_norm(x_in, x_in.shape[-1:], self.norm.weight.detach().double(), self.norm.bias.detach().double(), eps=0.0))
         k = self.kernel(
-            "fqvit.layernorm",
+            self.spec.op("layernorm"),
             scale_in=self.ptf.scales,
             zero_point=self.ptf.zero_point,
             gamma=gamma,
@@ -171,14 +175,17 @@ class LayerNormSlot(Slot):
 
 
 class GeluSlot(Slot):
-    """``mlp.act``: the fc1 accumulator in, ``act_bits`` activation out."""
+    """``mlp.act``: the fc1 accumulator in, ``act_bits`` activation out. The method's wiring
+    says whether its op takes the accumulator itself or its requantisation to ``act_bits``, and
+    (for a table) the output scale the op is built for; the output quantizer requantises the
+    op's output in every case."""
 
     kind = "gelu"
 
     def __init__(self, name: str, method: str, act_bits: int) -> None:
         super().__init__(name, method, act_bits)
         self.out_act = QuantAct(act_bits, f"{name}.out_act")
-        if method == "ivit":
+        if self.spec is not None and self.spec.gelu_input == "activation":
             self.in_act = QuantAct(act_bits, f"{name}.in_act")
 
     def float_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -187,17 +194,21 @@ class GeluSlot(Slot):
         return y
 
     def forward(self, acc: QTensor) -> QTensor:
-        if self.method == FLOAT_METHOD:
+        if self.spec is None:  # float GELU
             x = acc.value()
             y = F.gelu(x)
             self.report(acc.real, y)
             return self.out_act.from_real(y)
-        if self.method == "ivit":
+        if self.spec.gelu_input == "activation":
             x = self.in_act.from_int(acc)
-            k = self.kernel("ivit.gelu", scale_in=float(x.scale), in_bits=self.act_bits)
-        else:  # I-BERT: GELU on the fc1 accumulator itself, per-channel scales
+            params = {"scale_in": float(x.scale), "in_bits": self.act_bits}
+        else:  # the accumulator itself, per-channel scales
             x = acc
-            k = self.kernel("ibert.gelu", scale_in=acc.scale.numpy(), in_bits=acc.bits)
+            params = {"scale_in": acc.scale.numpy(), "in_bits": acc.bits}
+        frac = self.spec.gelu_out_frac_bits
+        if frac is not None:
+            params.update(scale_out=params["scale_in"] * 2.0**-frac, out_bits=params["in_bits"] + frac)
+        k = self.kernel(self.spec.op("gelu"), **params)
         q_out, real = self.run(k, x.q, x.shadow)
         y = QTensor(q_out, torch.as_tensor(np.asarray(k.scale_out), dtype=torch.float64), k.out_spec.bits, shadow=real)
         self.report(x.real, y.real)
@@ -239,7 +250,7 @@ class SoftmaxSlot(Slot):
             lo = -(1 << (self.act_bits - 1))
             shadow = None if x.shadow is None else x.shadow + masked.to(x.shadow.dtype) * MASK_VALUE
             x = QTensor(torch.where(masked, torch.full_like(x.q, lo), x.q), x.scale, x.bits, shadow=shadow)
-        k = self.kernel(f"{self.method}.softmax", scale_in=float(x.scale), out_bits=self.out_bits, in_bits=self.act_bits)
+        k = self.kernel(self.spec.op("softmax"), scale_in=float(x.scale), out_bits=self.out_bits, in_bits=self.act_bits)
         q_out, real = self.run(k, x.q, x.shadow)
         probs = Probabilities(q_out, k.scale_out, k.out_spec.bits, real)
         self.report(x.real, lambda: dequantize(k, q_out), masked)

@@ -16,7 +16,7 @@ def test_docstring_examples():
     assert doctest.testmod(autograd).failed == 0
 
 
-@pytest.mark.parametrize("name", ["ivit.softmax", "ibert.softmax", "ivit.gelu", "ibert.layernorm", "ivit.layernorm", "requant"])
+@pytest.mark.parametrize("name", ["ivit.softmax", "ibert.softmax", "ivit.gelu", "ibert.layernorm", "ivit.layernorm", "lut.softmax", "lut.gelu", "lut.layernorm", "requant"])
 def test_forward_is_the_twin_and_backward_is_the_float_gradient(name):
     rng = np.random.default_rng(0)
     params = synthetic.params(name, rng, 16, 8)

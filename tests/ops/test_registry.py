@@ -8,7 +8,7 @@ import torch
 
 from refmodel import ops, synthetic
 
-NINE = [
+ALL = [
     "fqvit.layernorm",
     "fqvit.softmax",
     "ibert.gelu",
@@ -17,12 +17,15 @@ NINE = [
     "ivit.gelu",
     "ivit.layernorm",
     "ivit.softmax",
+    "lut.gelu",
+    "lut.layernorm",
+    "lut.softmax",
     "requant",
 ]
 
 
-def test_names_lists_the_nine_ops():
-    assert ops.names() == NINE
+def test_names_lists_every_op():
+    assert ops.names() == ALL
 
 
 def test_unknown_name_lists_the_known_ones():
@@ -40,21 +43,21 @@ def _plain(value) -> bool:
     return type(value) in (int, bool)
 
 
-@pytest.mark.parametrize("name", NINE)
+@pytest.mark.parametrize("name", ALL)
 def test_config_holds_plain_integers_with_identifier_keys(name):
     k = _kernel(name)
     assert k.config and all(key.isidentifier() for key in k.config)
     assert all(_plain(v) for v in k.config.values()), k.config
 
 
-@pytest.mark.parametrize("name", NINE)
+@pytest.mark.parametrize("name", ALL)
 def test_unknown_parameter_is_named(name):
     params = synthetic.params(name, np.random.default_rng(0), 16, 8)
     with pytest.raises(ValueError, match="^wobble:"):
         ops.make(name, **params, wobble=1)
 
 
-@pytest.mark.parametrize("name", NINE)
+@pytest.mark.parametrize("name", ALL)
 def test_input_outside_the_declared_width_is_refused(name):
     k = _kernel(name)
     too_big = np.full((2, 16), k.in_spec.hi + 1, dtype=np.int64)
@@ -64,7 +67,7 @@ def test_input_outside_the_declared_width_is_refused(name):
         k.fakequant(torch.from_numpy(too_big))
 
 
-@pytest.mark.parametrize("name", NINE)
+@pytest.mark.parametrize("name", ALL)
 def test_float_input_is_refused(name):
     k = _kernel(name)
     with pytest.raises(ValueError, match="^q:"):
@@ -73,7 +76,7 @@ def test_float_input_is_refused(name):
         k.fakequant(torch.zeros((2, 16)))
 
 
-@pytest.mark.parametrize("name", NINE)
+@pytest.mark.parametrize("name", ALL)
 def test_shape_is_kept_and_empty_batches_work(name):
     k = _kernel(name)
     q = synthetic.inputs(name, k.params, (2, 3, 16), np.random.default_rng(1))
@@ -83,7 +86,7 @@ def test_shape_is_kept_and_empty_batches_work(name):
     assert k.sim(empty).shape == (0, 16)
 
 
-@pytest.mark.parametrize("name", NINE)
+@pytest.mark.parametrize("name", ALL)
 def test_empty_last_axis_is_refused(name):
     k = _kernel(name)
     with pytest.raises(ValueError, match="^q:"):

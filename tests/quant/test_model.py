@@ -38,7 +38,7 @@ def test_float_output_is_unchanged_by_wrapping(which, request):
         assert torch.equal(q(images), model(images))
 
 
-@pytest.mark.parametrize("method", ["ibert", "fqvit", "ivit"])
+@pytest.mark.parametrize("method", ["ibert", "fqvit", "ivit", "lut"])
 @pytest.mark.parametrize("bits", [8, 6])
 def test_uniform_plan_runs_and_its_integer_slots_are_bit_exact(deit, method, bits):
     kinds = pipeline.slot_kinds(deit)
@@ -55,7 +55,7 @@ def test_uniform_plan_runs_and_its_integer_slots_are_bit_exact(deit, method, bit
 
 def test_one_training_step_changes_the_weights(deit):
     kinds = pipeline.slot_kinds(deit)
-    plan = {name: ("ibert", "fqvit", "ivit")[i % 3] if kind != "gelu" else ("ibert", "ivit")[i % 2] for i, (name, kind) in enumerate(kinds.items())}
+    plan = {name: ("ibert", "fqvit", "ivit", "lut")[i % 4] if kind != "gelu" else ("ibert", "ivit", "lut")[i % 3] for i, (name, kind) in enumerate(kinds.items())}
     q = pipeline.quantized_model(deit, plan, 8)
     images = _images(2, seed=5)
     pipeline.calibrate(q, images, 2)
