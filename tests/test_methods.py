@@ -114,10 +114,10 @@ def test_unknown_method_in_a_slot_is_named():
 
 def test_unknown_method_in_a_plan_file_is_named(tmp_path):
     path = tmp_path / "plan.json"
-    doc = {"format": plan.PLAN_FORMAT, "model": "m", "slots": [{"name": "norm", "choice": "magic"}]}
+    doc = {"format": plan.PLAN_FORMAT, "model": "m", "bits": 8, "slots": [{"name": "norm", "kind": "layernorm", "choice": "magic"}]}
     path.write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="unknown method 'magic' for a layernorm slot") as err:
-        plan.read_plan(path, "m", {"norm": "layernorm"})
+        plan.read_plan(path, "m", {"norm": "layernorm"}, bits=8)
     assert "\n" not in str(err.value)
 
 
@@ -155,8 +155,8 @@ def test_registered_method_reaches_ops_candidates_plan_and_golden(relu_method, t
     scores.scores["relu"]["dsqnr"] = math.inf
     assert plan.choose([scores]) == {"b": "relu"}
     path = tmp_path / "plan.json"
-    plan.write_plan(path, plan.plan_document("m", 8, "seeded", {}, [scores]))
-    assert plan.read_plan(path, "m", {"b": "gelu"})[0] == {"b": "relu"}
+    plan.write_plan(path, plan.plan_document("m", 8, "seeded", {}, {"b": "gelu"}, plan.choose([scores]), [scores]))
+    assert plan.read_plan(path, "m", {"b": "gelu"}, bits=8)[0] == {"b": "relu"}
     assert golden.RULES["relu.gelu"].startswith("max(x, 0)")
     assert [c.directory for c in golden.CASE_SOURCES["relu.gelu"]()] == [
         "relu.gelu/w8-realistic",

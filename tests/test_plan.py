@@ -166,7 +166,7 @@ def test_every_defect_is_its_own_line(tmp_path):
     lines = _defects(tmp_path, doc)
     expected = [
         "field 'extra': unknown",
-        "slot blocks.0.norm1: field 'choice': unknown method 'relu' for a layernorm slot (known: ibert, fqvit, ivit)",
+        "slot blocks.0.norm1: field 'choice': unknown method 'relu' for a layernorm slot (known: ibert, fqvit, ivit, lut)",
         "slot blocks.0.attn.softmax: field 'kind': 'gelu', but blocks.0.attn.softmax is a softmax slot",
         "slot blocks.0.mlp.act: field 'colour': unknown",
         "slot blocks.0.mlp.act: field 'scores': unknown method 'fqvit' for a gelu slot",
