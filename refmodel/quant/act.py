@@ -81,8 +81,8 @@ class QuantAct(nn.Module):
         return out
 
     def _kernel(self, op: str, **params) -> ops.Kernel:
-        """Op ``op`` to this quantizer's scale and width; kept while the scales are frozen (at
-        most an accumulator and an identity per quantizer)."""
+        """Op ``op`` to this quantizer's scale and width; kept once the scales are frozen (a
+        frozen quantizer always sees the same input scales, so it keeps one or two)."""
         key = (op,) + tuple((k, np.asarray(v).tobytes()) for k, v in sorted(params.items())) + (float(self.scale),)
         kernel = self._kernels.get(key)
         if kernel is None:
@@ -90,4 +90,3 @@ class QuantAct(nn.Module):
             if not self.calibrating:
                 self._kernels[key] = kernel
         return kernel
-
