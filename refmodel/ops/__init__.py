@@ -1,8 +1,9 @@
-"""The integer non-linear operators and the requantiser, behind one contract.
+"""Every integer operator of the network behind one contract: the non-linear ops, the
+requantisers, the products of the linear layers and attention, and the image quantiser.
 
 >>> from refmodel import ops
 >>> ops.names()[:3]
-['fqvit.layernorm', 'fqvit.softmax', 'ibert.gelu']
+['fqvit.attend', 'fqvit.layernorm', 'fqvit.softmax']
 >>> k = ops.make("requant", scale_in=0.5, scale_out=0.25, out_bits=8)
 >>> k.config["m"], k.config["c"]
 (1073741824, 29)
@@ -25,6 +26,12 @@ __all__ = ["names", "make", "Kernel", "IntSpec"]
 #: Ops that belong to no method (the ops of methods come from ``refmodel.methods``).
 _MODULES = {
     "requant": "refmodel.ops.requant",
+    "requant_wide": "refmodel.ops.requant_wide",
+    "requant_add": "refmodel.ops.requant_add",
+    "gemm": "refmodel.ops.gemm",
+    "matmul": "refmodel.ops.matmul",
+    "fqvit.attend": "refmodel.ops.fqvit.attend",
+    "quantize": "refmodel.ops.quantize",
 }
 
 

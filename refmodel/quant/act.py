@@ -1,10 +1,11 @@
 """QuantAct: the per-tensor symmetric activation quantizer between layers (I-ViT, D7).
 
 It takes either a real tensor (the image; activations a method keeps in float) and
-quantizes it directly, or an integer accumulator with its (per-channel) scale, plus
-optionally the residual identity, and requantises them dyadically (D6):
-``out = saturate_b(rne(z*m/2^c) [+ rne(w*m1/2^c1)])``, each branch rounded on its own and the
-sum saturated, as I-ViT's ``fixedpoint_mul`` does (but saturated at every width, D5).
+quantizes it directly (op ``quantize``), or an integer accumulator with its (per-channel)
+scale, plus optionally the residual identity, and requantises them dyadically (D6): op
+``requant`` (``requant_wide`` above 32 bits), or with an identity the residual join
+``requant_add``, each branch rounded on its own and the sum saturated, as I-ViT's
+``fixedpoint_mul`` does (but saturated at every width, D5).
 
 While calibrating it records the running range of its real input and quantizes with the
 scale of the range so far; ``freeze()`` fixes the scale.
@@ -17,9 +18,8 @@ import torch
 from torch import nn
 
 from refmodel import ops
-from refmodel.fixedpoint import int_range
-from refmodel.ops.requant import derive as derive_dyadic
-from refmodel.quant.exact import quantize, requant_wide
+from refmodel.quant.exact import quantize
+from refmodel.quant.opcall import run, scale_of
 from refmodel.quant.observer import RangeObserver, symmetric_scale
 from refmodel.quant.qtensor import QTensor, straight_through
 
@@ -60,39 +60,33 @@ class QuantAct(nn.Module):
         return out
 
     def from_int(self, acc: QTensor, identity: QTensor | None = None) -> QTensor:
-        """Requantise ``acc`` (plus ``identity``) to this quantizer's scale."""
+        """Requantise ``acc`` (plus ``identity``) to this quantizer's scale: ``requant`` (or
+        ``requant_wide`` for accumulators over 32 bits), or the residual join ``requant_add``."""
         if self.calibrating:
             real = acc.real(torch.float64)
             if identity is not None:
                 real = real + identity.real(torch.float64)
             self._observe(real)
         if identity is None:
-            q = self._requant(acc, self.bits)
+            op = "requant" if acc.bits <= REQUANT_MAX_IN_BITS else "requant_wide"
+            kernel = self._kernel(op, scale_in=scale_of(acc), in_bits=acc.bits)
+            q = run(kernel, q=acc.q)
         else:
-            lo, hi = int_range(self.bits, True)
-            q = (self._requant(acc, 32) + self._requant(identity, 32)).clamp(lo, hi)
+            kernel = self._kernel("requant_add", scale_a=scale_of(acc), scale_b=scale_of(identity), a_bits=acc.bits, b_bits=identity.bits)
+            q = run(kernel, a=acc.q, b=identity.q)
         out = QTensor(q, self.scale, self.bits)
         shadows = [t.shadow for t in (acc, identity) if t is not None and t.shadow is not None]
         if shadows:
             out.shadow = straight_through(sum(shadows), out.real())
         return out
 
-    def _requant(self, t: QTensor, out_bits: int) -> torch.Tensor:
-        scale_in = t.scale.detach().cpu().numpy().astype(np.float64)
-        scale_in = float(scale_in) if scale_in.ndim == 0 else scale_in
-        if t.bits > REQUANT_MAX_IN_BITS:
-            ms, cs = derive_dyadic(scale_in, float(self.scale))
-            m = torch.as_tensor(ms, dtype=torch.int64)
-            c = torch.as_tensor(cs, dtype=torch.int64)
-            return requant_wide(t.q, m, c, out_bits)
-        key = (np.asarray(scale_in).tobytes(), float(self.scale), out_bits, t.bits)
+    def _kernel(self, op: str, **params) -> ops.Kernel:
+        """Op ``op`` to this quantizer's scale and width; kept once the scales are frozen (a
+        frozen quantizer always sees the same input scales, so it keeps one or two)."""
+        key = (op,) + tuple((k, np.asarray(v).tobytes()) for k, v in sorted(params.items())) + (float(self.scale),)
         kernel = self._kernels.get(key)
         if kernel is None:
-            kernel = ops.make("requant", scale_in=scale_in, scale_out=float(self.scale), out_bits=out_bits, in_bits=t.bits)
-            if not self.calibrating:  # frozen scales: at most an accumulator and an identity
+            kernel = ops.make(op, **params, scale_out=float(self.scale), out_bits=self.bits)
+            if not self.calibrating:
                 self._kernels[key] = kernel
-        if torch.is_grad_enabled():
-            return kernel.fakequant(t.q)
-        # Without autograd the requantiser between layers runs its Numba kernel: the same
-        # integers (both datapaths are tested equal), several times faster.
-        return torch.from_numpy(kernel.sim(t.q.numpy()))
+        return kernel

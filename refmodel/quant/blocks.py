@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from refmodel import ops
 from refmodel.quant.act import QuantAct
-from refmodel.quant.exact import matmul
 from refmodel.quant.linear import QuantLinear
+from refmodel.quant.opcall import run, scale_of
 from refmodel.quant.qtensor import QTensor
 from refmodel.quant.slots import RESIDUAL_BITS, GeluSlot, SoftmaxSlot
 
@@ -65,7 +66,8 @@ class QuantAttention(nn.Module):
         a = self.qkv_act.from_int(self.qkv(h))
         q, k, v = _split_heads(a.q, self.num_heads)
         qs, ks, vs = _split_heads(a.shadow, self.num_heads)
-        scores = QTensor(matmul(q, k.transpose(-2, -1)), a.scale * a.scale * self.scale, 32)
+        qk = ops.make("matmul", scale_a=scale_of(a), scale_b=scale_of(a), depth=q.shape[-1], a_bits=a.bits, b_bits=a.bits)
+        scores = QTensor(run(qk, a=q, b=k.transpose(-2, -1)), torch.as_tensor(qk.scale_out * self.scale, dtype=torch.float64), qk.out_spec.bits)
         if qs is not None:
             scores.shadow = (qs * self.scale) @ ks.transpose(-2, -1)
         probs = self.softmax(scores, bias, masked)

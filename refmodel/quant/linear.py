@@ -1,9 +1,10 @@
 """QuantLinear: per-output-channel symmetric weights, 32-bit bias, exact integer accumulator.
 
 ``W_q[o] = clamp(rne(W[o] / s_w[o]))`` with ``s_w[o] = max|W[o]| / (2^(b-1) - 1)``;
-``b_q = clamp_32(rne(b / (s_w * s_x)))``; ``acc = x_q @ W_q^T + b_q`` with scale
-``s_w * s_x`` (one per output channel; the product of two float32 values is exact in float64).
-No requantisation happens here: the next QuantAct does it (I-ViT).
+``b_q = clamp_32(rne(b / (s_w * s_x)))`` (op ``quantize``); ``acc = x_q @ W_q^T + b_q`` (op
+``gemm``, weights and bias its config) with scale ``s_w * s_x`` (one per output channel; the
+product of two float32 values is exact in float64). No requantisation happens here: the next
+QuantAct does it (I-ViT).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from refmodel.quant.exact import matmul, quantize
+from refmodel import ops
+from refmodel.quant.exact import quantize
 from refmodel.quant.observer import symmetric_scale
+from refmodel.quant.opcall import run
 from refmodel.quant.qtensor import QTensor
 
-ACC_BITS = 32
 BIAS_BITS = 32
 
 
@@ -28,6 +30,7 @@ class QuantLinear(nn.Module):
         super().__init__()
         self.linear = linear
         self.weight_bits = weight_bits
+        self._gemm: tuple[tuple, ops.Kernel] | None = None
 
     @property
     def weight(self) -> torch.Tensor:
@@ -38,18 +41,38 @@ class QuantLinear(nn.Module):
         bound = w.abs().amax(dim=1)
         return symmetric_scale(-bound, bound, self.weight_bits)
 
+    def gemm(self, w_q: torch.Tensor, s_w: torch.Tensor, b_q: torch.Tensor | None, x: QTensor) -> ops.Kernel:
+        """The ``gemm`` op of these integer weights and bias at the input's scale and width,
+        rebuilt only when one of them changes."""
+        key = (float(x.scale), x.bits)
+        if self._gemm is not None:
+            (old_key, old_w, old_b), kernel = self._gemm
+            same_bias = (old_b is None and b_q is None) or (old_b is not None and b_q is not None and torch.equal(old_b, b_q))
+            if old_key == key and torch.equal(old_w, w_q) and same_bias:
+                return kernel
+        kernel = ops.make(
+            "gemm",
+            weight=w_q.numpy(),
+            bias=None if b_q is None else b_q.numpy(),
+            scale_in=float(x.scale),
+            scale_w=s_w.numpy(),
+            in_bits=x.bits,
+            w_bits=self.weight_bits,
+        )
+        self._gemm = ((key, w_q, b_q), kernel)
+        return kernel
+
     def forward(self, x: QTensor) -> QTensor:
         w = self.weight
         s_w = self.weight_scale()
-        w_q = quantize(w, s_w[:, None], self.weight_bits)
+        w_q = quantize(w.t(), s_w, self.weight_bits).t()
         s_acc = s_w * x.scale
-        acc = matmul(x.q, w_q.t())
         b = self.linear.bias
-        if b is not None:
-            acc = acc + quantize(b, s_acc, BIAS_BITS)
-        out = QTensor(acc, s_acc, ACC_BITS)
+        b_q = None if b is None else quantize(b, s_acc, BIAS_BITS)
+        kernel = self.gemm(w_q, s_w, b_q, x)
+        out = QTensor(run(kernel, q=x.q), s_acc, kernel.out_spec.bits)
         if x.shadow is not None:
             w_fq = w + ((w_q.to(torch.float64) * s_w[:, None]).to(w.dtype) - w).detach()
-            b_fq = None if b is None else b + ((quantize(b, s_acc, BIAS_BITS).to(torch.float64) * s_acc).to(b.dtype) - b).detach()
+            b_fq = None if b is None else b + ((b_q.to(torch.float64) * s_acc).to(b.dtype) - b).detach()
             out.shadow = F.linear(x.shadow, w_fq, b_fq)
         return out

@@ -21,6 +21,7 @@ from torch import nn
 
 from refmodel import ops
 from refmodel.fixedpoint import int_range
+from refmodel.quant.exact import quantize
 from refmodel.quant.observer import FLOAT32_EPS, RangeObserver
 from refmodel.quant.qtensor import QTensor
 
@@ -57,8 +58,8 @@ class PTFQuant(nn.Module):
         x = self.last_batch
         errors = []
         for s in candidates:
-            q = torch.clamp(torch.round(x / s) + zp, 0, levels)
-            errors.append(((q - zp) * s - x).pow(2).mean(dim=0))
+            q = quantize(x, s, self.bits, signed=False, zero_point=zp)
+            errors.append(((q - zp).to(torch.float64) * s - x).pow(2).mean(dim=0))
         alpha = torch.argmin(torch.stack(errors), dim=0).numpy()  # first minimum: smaller alpha
         self.scales = np.array([candidates[a] for a in alpha], dtype=np.float64)
         self.zero_point = zp

@@ -26,7 +26,7 @@ from refmodel import methods, ops
 from refmodel.fixedpoint import int_range
 from refmodel.ops.autograd import dequantize, straight_through as op_straight_through
 from refmodel.quant.act import QuantAct
-from refmodel.quant.exact import matmul
+from refmodel.quant.opcall import run, scale_of
 from refmodel.quant.ptf import PTFQuant
 from refmodel.quant.qtensor import QTensor
 
@@ -257,38 +257,16 @@ class SoftmaxSlot(Slot):
         return probs
 
     def attend(self, p: Probabilities, v: QTensor) -> QTensor:
-        """``P @ V``: an exact integer matmul for linear probabilities; for log2 codes the shift
-        form of D11, ``sum_j (v_j << F) >> code_j``, with scale ``s_v * 2^-F``."""
+        """``P @ V``: the exact ``matmul`` op for linear probabilities; for log2 codes the shift
+        form of D11 (op ``fqvit.attend``), ``sum_j (v_j << F) >> code_j``, scale ``s_v * 2^-F``."""
+        depth = v.q.shape[-2]
         if p.scale is not None:
-            acc = matmul(p.q, v.q)
-            out = QTensor(acc, v.scale * p.scale, 32)
+            k = ops.make("matmul", scale_a=p.scale, scale_b=scale_of(v), depth=depth, a_bits=p.bits, a_signed=False, b_bits=v.bits)
+            acc = run(k, a=p.q, b=v.q)
         else:
-            acc = log2_attend(p.q, v.q, p.bits, LOG2_ATTN_FRAC_BITS)
-            out = QTensor(acc, v.scale * 2.0**-LOG2_ATTN_FRAC_BITS, 32)
+            k = ops.make("fqvit.attend", scale_v=scale_of(v), depth=depth, code_bits=p.bits, v_bits=v.bits, frac_bits=LOG2_ATTN_FRAC_BITS)
+            acc = run(k, codes=p.q, v=v.q)
+        out = QTensor(acc, torch.as_tensor(k.scale_out, dtype=torch.float64), k.out_spec.bits)
         if p.shadow is not None and v.shadow is not None:
             out.shadow = p.shadow @ v.shadow
         return out
-
-
-def log2_attend(codes: torch.Tensor, v: torch.Tensor, code_bits: int, frac_bits: int) -> torch.Tensor:
-    """``acc[..., i, d] = sum_j floor(v[..., j, d] * 2^F / 2^code[..., i, j])``; the all-ones
-    code means probability 0 and contributes nothing (D10, D11).
-
-    Computed exactly with a few integer matmuls: codes ``k <= F`` contribute
-    ``v * 2^(F-k)`` (one matmul with weights ``2^(F-k)``); codes ``F < k < F + w`` (``w`` the
-    width of ``v``) contribute ``floor(v / 2^(k-F))`` (one matmul per code); larger codes give
-    ``floor(v / 2^(k-F))``, which is -1 for negative ``v`` and 0 otherwise (one matmul).
-    """
-    zero_code = (1 << code_bits) - 1
-    live = codes != zero_code
-    width = max(int(v.abs().max()).bit_length() + 1, 2) if v.numel() else 2
-    exact_part = torch.where(live & (codes <= frac_bits), torch.bitwise_left_shift(torch.ones_like(codes), (frac_bits - codes).clamp(min=0)), torch.zeros_like(codes))
-    acc = matmul(exact_part, v)
-    for k in range(frac_bits + 1, frac_bits + width):
-        mask = (live & (codes == k)).to(torch.int64)
-        if bool(mask.any()):
-            acc = acc + matmul(mask, torch.div(v, 1 << (k - frac_bits), rounding_mode="floor"))
-    tail = (live & (codes >= frac_bits + width)).to(torch.int64)
-    if bool(tail.any()):
-        acc = acc + matmul(tail, -(v < 0).to(torch.int64))
-    return acc

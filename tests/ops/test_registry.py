@@ -24,12 +24,33 @@ ALL = [
 ]
 
 
+#: The ops of the linear layers, requantisers and the image quantiser, with small parameters.
+LINEAR = {
+    "fqvit.attend": {"scale_v": 0.05, "depth": 16},
+    "gemm": {"weight": np.arange(-24, 24).reshape(3, 16), "bias": [5, -6, 7], "scale_in": 0.1, "scale_w": [0.01, 0.02, 0.03]},
+    "matmul": {"scale_a": 0.1, "scale_b": 0.2, "depth": 16},
+    "quantize": {"scale": 0.05, "bits": 8},
+    "requant_add": {"scale_a": 0.001, "scale_b": 0.002, "scale_out": 0.01, "out_bits": 16},
+    "requant_wide": {"scale_in": 1e-6, "scale_out": 0.03, "out_bits": 8},
+}
+
+
 def test_names_lists_every_op():
-    assert ops.names() == ALL
+    assert ops.names() == sorted(ALL + list(LINEAR))
+
+
+@pytest.mark.parametrize("name", sorted(LINEAR))
+def test_linear_ops_hold_plain_integer_config_and_name_unknown_parameters(name):
+    k = ops.make(name, **LINEAR[name])
+    assert k.config and all(key.isidentifier() for key in k.config)
+    assert all(_plain(v) for v in k.config.values()), k.config
+    assert k.name == name
+    with pytest.raises(ValueError, match="^wobble:"):
+        ops.make(name, **LINEAR[name], wobble=1)
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match="^name: unknown op 'ivit.relu'; known ops: fqvit.layernorm"):
+    with pytest.raises(ValueError, match="^name: unknown op 'ivit.relu'; known ops: fqvit.attend, fqvit.layernorm"):
         ops.make("ivit.relu", scale_in=1.0)
 
 

@@ -1,0 +1,119 @@
+"""Exact integer matrix products for ``gemm`` and ``matmul``: BLAS only under a checked bound.
+
+A product ``a @ b`` of integer matrices with reduction length ``K`` is computed in floating
+point exactly when every product ``a_ik * b_kj`` and every partial sum, in whatever order the
+BLAS library adds them (blocking and FMA included), is an integer the format represents
+exactly: integers of magnitude below ``2^24`` in float32 and ``2^53`` in float64. Every such
+partial sum is bounded by ``K * max|a| * max|b|``, so:
+
+- :func:`plan` splits the reduction into chunks of ``chunk`` columns with
+  ``chunk * max|a| * max|b| < 2^24`` (float32) or ``< 2^53`` (float64), takes the narrowest
+  format whose chunks hold at least ``min(K, MIN_CHUNK)`` columns, converts each chunk's
+  exact result to int64 and adds the chunks in int64;
+- when neither format qualifies (operands over about 26 bits each) it takes the exact int64
+  path, which first checks that ``K * max|a| * max|b| < 2^63`` (``ValueError`` otherwise:
+  the sum would wrap).
+
+The maxima are measured on the operands at each call, so the bound is checked every time.
+The Numba path (:func:`matmul_np`) may use float32 chunks; the PyTorch path
+(:func:`matmul_torch`) uses float64 chunks only, which no precision setting of PyTorch
+(TF32, reduced-precision float32 matmul) can make inexact, and int64 otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from refmodel.jit import prange, rows_kernel
+
+#: Exclusive bounds below which every integer is exact in float32 and float64.
+FLOAT32_EXACT = 1 << 24
+FLOAT64_EXACT = 1 << 53
+#: The int64 path refuses sums that could reach this magnitude.
+INT64_LIMIT = 1 << 63
+#: A float format is used only when its chunks hold at least this many columns (or all K).
+MIN_CHUNK = 64
+
+_FLOAT_FORMATS = (("float32", FLOAT32_EXACT, np.float32), ("float64", FLOAT64_EXACT, np.float64))
+
+
+def plan(k: int, a_max: int, b_max: int, formats: tuple[str, ...] = ("float32", "float64")) -> tuple[str, int]:
+    """``(path, chunk)`` for a product with reduction length ``k`` and operand magnitudes at
+    most ``a_max`` and ``b_max``: ``path`` is ``"float32"``, ``"float64"`` or ``"int64"``;
+    ``chunk`` is the number of reduction columns per exact float product (``k`` for int64).
+    Raises ``ValueError`` when even int64 could overflow."""
+    bound = a_max * b_max
+    if k * bound >= INT64_LIMIT:
+        raise ValueError(
+            f"a: the exact product needs {(k * bound).bit_length() + 1} bits "
+            f"(K={k}, max|a|={a_max}, max|b|={b_max}); int64 holds 63"
+        )
+    for name, limit, _ in _FLOAT_FORMATS:
+        if name not in formats:
+            continue
+        chunk = (limit - 1) // bound if bound else k
+        if chunk >= min(k, MIN_CHUNK):
+            return name, max(1, min(k, chunk))
+    return "int64", k
+
+
+def _max_abs_np(x: np.ndarray) -> int:
+    return int(np.abs(x).max()) if x.size else 0
+
+
+def _max_abs_torch(x: torch.Tensor) -> int:
+    return int(x.abs().max()) if x.numel() else 0
+
+
+@rows_kernel
+def _matmul_loops(a, b):
+    """``a @ b`` for int64 ``a (B, M, K)`` and ``b (B, K, N)`` with int64 loops, parallel
+    over the ``B * M`` output rows."""
+    batches, rows, depth = a.shape
+    cols = b.shape[2]
+    out = np.zeros((batches, rows, cols), dtype=np.int64)
+    for r in prange(batches * rows):
+        n = r // rows
+        i = r - n * rows
+        for kk in range(depth):
+            x = a[n, i, kk]
+            if x != 0:
+                for j in range(cols):
+                    out[n, i, j] += x * b[n, kk, j]
+    return out
+
+
+def matmul_loops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The exact int64 path of :func:`matmul_np` (``a (B, M, K)``, ``b (B, K, N)``)."""
+    plan(a.shape[-1], _max_abs_np(a), _max_abs_np(b), formats=())
+    return _matmul_loops(np.ascontiguousarray(a, dtype=np.int64), np.ascontiguousarray(b, dtype=np.int64))
+
+
+def matmul_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` exactly for int64 arrays ``a (B, M, K)`` and ``b (B, K, N)``: float32 or
+    float64 BLAS in chunks under the bound of :func:`plan`, else :func:`matmul_loops`."""
+    k = a.shape[-1]
+    path, chunk = plan(k, _max_abs_np(a), _max_abs_np(b))
+    if path == "int64":
+        return matmul_loops(a, b)
+    dtype = next(d for name, _, d in _FLOAT_FORMATS if name == path)
+    out = np.zeros(a.shape[:-1] + b.shape[-1:], dtype=np.int64)
+    for lo in range(0, k, chunk):
+        part = np.matmul(a[..., lo : lo + chunk].astype(dtype), b[..., lo : lo + chunk, :].astype(dtype))
+        out += part.astype(np.int64)
+    return out
+
+
+def matmul_torch(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` exactly for int64 tensors (batched like ``torch.matmul``): float64 BLAS in
+    chunks under the bound of :func:`plan`, else an int64 matmul (on the CPU)."""
+    k = a.shape[-1]
+    path, chunk = plan(k, _max_abs_torch(a), _max_abs_torch(b), formats=("float64",))
+    if path == "int64":
+        return torch.matmul(a.cpu(), b.cpu()).to(a.device)
+    parts = (
+        torch.matmul(a[..., lo : lo + chunk].to(torch.float64), b[..., lo : lo + chunk, :].to(torch.float64)).to(torch.int64)
+        for lo in range(0, k, chunk)
+    )
+    return sum(parts, start=torch.zeros((), dtype=torch.int64, device=a.device))

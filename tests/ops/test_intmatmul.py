@@ -1,0 +1,82 @@
+"""intmatmul: float BLAS only under the exactness bound, chunked; int64 otherwise; every path
+equals Python-int arithmetic, also at the edges of each bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from refmodel.ops import intmatmul
+from tests.ops import reference_linear as ref
+from tests.strategies import int_arrays
+
+pytestmark = pytest.mark.plain
+
+
+def test_plan_takes_the_narrowest_exact_format():
+    assert intmatmul.plan(1536, 128, 128) == ("float32", (2**24 - 1) // 2**14)  # 1023-column chunks
+    assert intmatmul.plan(64, 128, 128) == ("float32", 64)
+    assert intmatmul.plan(197, 65535, 128) == ("float64", 197)  # float32 chunks would hold 1 column
+    assert intmatmul.plan(197, 65535, 128, formats=("float64",)) == ("float64", 197)
+    assert intmatmul.plan(4, 2**30, 2**30) == ("int64", 4)
+    assert intmatmul.plan(10, 0, 2**40) == ("float32", 10)
+
+
+def test_every_float_chunk_stays_below_its_bound():
+    for k, a_max, b_max in [(3072, 128, 128), (100, 2**20, 2**20), (5000, 2**15, 2**15), (1, 2**26, 2**26)]:
+        path, chunk = intmatmul.plan(k, a_max, b_max)
+        limit = {"float32": 2**24, "float64": 2**53}.get(path)
+        if limit is not None:
+            assert chunk * a_max * b_max < limit and chunk >= min(k, intmatmul.MIN_CHUNK)
+
+
+def test_int64_overflow_is_refused():
+    with pytest.raises(ValueError, match="^a: the exact product needs 65 bits"):
+        intmatmul.plan(2, 2**31, 2**31)
+    a = np.full((1, 1, 2), -(2**31), dtype=np.int64)
+    with pytest.raises(ValueError, match="^a:"):
+        intmatmul.matmul_np(a, a.transpose(0, 2, 1).copy())
+    with pytest.raises(ValueError, match="^a:"):
+        intmatmul.matmul_torch(torch.from_numpy(a), torch.from_numpy(a).transpose(1, 2))
+
+
+@given(data=st.data(), a_bits=st.integers(2, 32), b_bits=st.integers(2, 32), k=st.integers(1, 40))
+def test_every_path_equals_python_ints(data, a_bits, b_bits, k):
+    a = data.draw(int_arrays(a_bits, True, (2, 3, k)))
+    b = data.draw(int_arrays(b_bits, True, (2, k, 4)))
+    if k * (1 << (a_bits - 1)) * (1 << (b_bits - 1)) >= 2**63:
+        return
+    expected = ref.matmul(a, b).astype(np.int64)
+    np.testing.assert_array_equal(intmatmul.matmul_np(a, b), expected)
+    np.testing.assert_array_equal(intmatmul.matmul_loops(a, b), expected)
+    np.testing.assert_array_equal(intmatmul.matmul_torch(torch.from_numpy(a), torch.from_numpy(b)).numpy(), expected)
+
+
+@pytest.mark.parametrize("k", [1022, 1023, 1024, 2047, 3000])
+def test_chunked_float32_is_exact_at_the_bound(k):
+    a = np.full((1, 2, k), -128, dtype=np.int64)
+    a[0, 1, ::2] = 127
+    b = np.full((1, k, 3), -128, dtype=np.int64)
+    b[0, ::3, 1] = 127
+    assert intmatmul.plan(k, 128, 128)[0] == "float32"
+    expected = ref.matmul(a, b).astype(np.int64)
+    np.testing.assert_array_equal(intmatmul.matmul_np(a, b), expected)
+    np.testing.assert_array_equal(intmatmul.matmul_torch(torch.from_numpy(a), torch.from_numpy(b)).numpy(), expected)
+
+
+def test_sums_that_float32_would_round_are_exact():
+    # the sum is odd and past 2^24, where float32 holds only even integers: one unchunked
+    # float32 dot product cannot return it; chunks keep every partial sum below 2^24
+    k = 1025
+    a = np.full((1, 1, k), 128, dtype=np.int64)
+    b = np.full((1, k, 1), 128, dtype=np.int64)
+    a[0, 0, 0], b[0, 0, 0] = 127, 129
+    expected = 1024 * 128 * 128 + 127 * 129
+    assert expected > 2**24 and expected % 2 == 1
+    assert intmatmul.plan(k, 128, 129) == ("float32", (2**24 - 1) // (128 * 129))
+    assert int(intmatmul.matmul_np(a, b)[0, 0, 0]) == expected
+    unchunked = float(np.matmul(a.astype(np.float32), b.astype(np.float32))[0, 0, 0])
+    assert unchunked != expected  # what the bound protects against
