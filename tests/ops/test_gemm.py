@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from refmodel import ops
 from tests.ops import reference_linear as ref
 from tests.ops.helpers import signed_bits
-from tests.strategies import MAX_COLS, int_arrays, scales
+from refmodel.testing import MAX_COLS, int_arrays, scales
 
 pytestmark = pytest.mark.plain
 

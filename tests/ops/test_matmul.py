@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from refmodel import ops
 from tests.ops import reference_linear as ref
 from tests.ops.helpers import signed_bits
-from tests.strategies import int_arrays
+from refmodel.testing import int_arrays
 
 pytestmark = pytest.mark.plain
 

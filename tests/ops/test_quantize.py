@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from refmodel import ops
 from tests.ops import reference_linear as ref
-from tests.strategies import scales
+from refmodel.testing import scales
 
 pytestmark = pytest.mark.plain
 

@@ -15,7 +15,7 @@ from refmodel import ops
 from refmodel.fixedpoint import dyadic
 from tests.ops import reference_linear as ref
 from tests.ops.helpers import round_half_even, run_both
-from tests.strategies import int_arrays
+from refmodel.testing import int_arrays
 
 pytestmark = pytest.mark.plain
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from refmodel import ops
 from tests.ops.helpers import assert_inputs_refused, round_half_even, run_both
-from tests.strategies import int_arrays, scales, shapes
+from refmodel.testing import int_arrays, scales, shapes
 
 pytestmark = pytest.mark.plain
 

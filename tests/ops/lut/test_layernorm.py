@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from refmodel import ops, synthetic
 from refmodel.ops.lut import layernorm as lut_layernorm
 from tests.ops.helpers import Ranges, assert_inputs_refused, reference_rows, round_half_even, run_both, within
-from tests.strategies import int_arrays, shapes
+from refmodel.testing import int_arrays, shapes
 
 pytestmark = pytest.mark.plain
 
