@@ -8,7 +8,9 @@
 (1073741824, 29)
 
 Each name maps to a module with a ``make(**params)`` factory; see ``docs/ops/<name>.md`` for
-the integer algorithm of each op.
+the integer algorithm of each op. The decisions the op modules cite as ``D0``-``D16`` (the
+binding integer semantics: rounding, saturation, exact division, overflow) are defined in
+``docs/semantics.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def names() -> list[str]:
 
 
 def make(name: str, **params: Any) -> Kernel:
-    """Build op ``name`` from its parameters (table in ``spec/decisions.md``).
+    """Build op ``name`` from its parameters (table in ``docs/semantics.md``, "The kernel contract").
 
     Raises ``ValueError`` for an unknown name, an unknown or missing parameter, or a value
     outside its accepted range.
