@@ -1,7 +1,7 @@
 """A timm ViT/DeiT run the I-ViT way, with one slot per non-linear layer.
 
-Integer dataflow of one block (I-ViT's QuantAct table, ``upstream-kernels.md`` §4.4; ``b`` is
-the activation width, 8 or 6, weights ``b`` bits per channel)::
+Integer dataflow of one block (I-ViT's wiring; every signal's width and scale is in
+``docs/network.md``; ``b`` is the activation width, 8 or 6, weights ``b`` bits per channel)::
 
     x16 --norm1--> h(b) --qkv--> acc --act--> q,k,v (b)
     q k^T * d^-1/2 --> scores --softmax slot (own b-bit input quantizer)--> P

@@ -25,7 +25,6 @@ def embedded():
     q = quantized_model(model, {name: "ibert" for name in slot_kinds(model)}, 8)
     with torch.no_grad():
         calibrate(q, images, batch_size=2)
-        q.freeze()
         tokens = q.embed(images[:2])
         real = torch.cat([model.cls_token.expand(2, -1, -1), model.patch_embed(images[:2])], dim=1) + model.pos_embed
     return model, q, tokens, real, patches
