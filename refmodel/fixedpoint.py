@@ -1,8 +1,9 @@
 """Exact integer primitives on Python ints: the arithmetic every op's spec is written in.
 
 These functions are the oracle the two datapaths are tested against and the tools that
-derive each op's register values (D0 of the binding decisions). They never touch floats
-except where a docstring says so, and they never wrap: Python ints are unbounded.
+derive each op's register values (D0). They never touch floats except where a docstring
+says so, and they never wrap: Python ints are unbounded. ``Dn`` here and in the op modules
+is decision n of the binding integer semantics, defined in ``docs/semantics.md``.
 
 Rounding conventions (decision D12):
 

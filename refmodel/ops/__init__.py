@@ -10,7 +10,9 @@ requantisers, the products of the linear layers and attention, and the image qua
 
 Each name maps to a module with a ``make(**params)`` factory (the ops of the non-linear
 methods are declared in ``refmodel.methods``); see ``docs/ops/<name>.md`` for
-the integer algorithm of each op.
+the integer algorithm of each op. The decisions the op modules cite as ``D0``-``D16`` (the
+binding integer semantics: rounding, saturation, exact division, overflow) are defined in
+``docs/semantics.md``.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def names() -> list[str]:
 
 
 def make(name: str, **params: Any) -> Kernel:
-    """Build op ``name`` from its parameters (table in ``spec/decisions.md``).
+    """Build op ``name`` from its parameters (table in ``docs/semantics.md``, "The kernel contract").
 
     Raises ``ValueError`` for an unknown name, an unknown or missing parameter, or a value
     outside its accepted range.

@@ -1,4 +1,4 @@
-"""The kernel contract shared by every op (``spec/decisions.md``, "The kernel contract").
+"""The kernel contract shared by every op (``docs/semantics.md``, "The kernel contract").
 
 An op is a :class:`Kernel` built by ``refmodel.ops.make``. It holds the op's derived integer
 constants (``config``, the register values), its output scale, its declared input and output

@@ -12,6 +12,7 @@ from refmodel.quant.act import QuantAct
 from refmodel.quant.linear import QuantLinear
 from refmodel.quant.qtensor import QTensor
 from refmodel.quant.slots import RESIDUAL_BITS, Slot
+from refmodel.quant.support import check_supported
 
 
 class QuantModel(nn.Module):
@@ -19,6 +20,7 @@ class QuantModel(nn.Module):
 
     def __init__(self, model: nn.Module, bits: int, patch_proj: nn.Conv2d) -> None:
         super().__init__()
+        check_supported(model)
         if bits not in (6, 8):
             raise ValueError(f"bits: must be 8 or 6, got {bits}")
         self.model = model

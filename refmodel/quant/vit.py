@@ -1,7 +1,7 @@
 """A timm ViT/DeiT run the I-ViT way, with one slot per non-linear layer.
 
-Integer dataflow of one block (I-ViT's QuantAct table, ``upstream-kernels.md`` §4.4; ``b`` is
-the activation width, 8 or 6, weights ``b`` bits per channel)::
+Integer dataflow of one block (I-ViT's wiring; every signal's width and scale is in
+``docs/network.md``; ``b`` is the activation width, 8 or 6, weights ``b`` bits per channel)::
 
     x16 --norm1--> h(b) --qkv--> acc --act--> q,k,v (b)
     q k^T * d^-1/2 --> scores --softmax slot (own b-bit input quantizer)--> P
@@ -9,10 +9,18 @@ the activation width, 8 or 6, weights ``b`` bits per channel)::
     x16' --norm2--> h(b) --fc1--> acc --GELU slot--> g(b) --fc2--> acc --act16--> + x16' --act16--> x16''
 
 The embedding quantizes the image to ``b`` bits, runs the patch convolution as an integer
-matmul on unfolded patches, requantises to the 16-bit stream, places the class token at that
-scale and adds the 16-bit position embedding through a QuantAct with identity. The final
-``norm`` slot feeds the classifier head on the class token; the logits are the head's
-accumulator times its scale.
+matmul on unfolded patches and requantises it to 16 bits (``embed_act``). The class token
+and the position embedding are parameters, each quantized to 16 bits by its own quantizer
+(``cls_token_act``, ``pos_embed_act``: the scale of the parameter's own range). The token
+stream joins them row by row in one quantizer, ``pos_act``::
+
+    x16[:, 0]  = sat16(requant(cls16, s_cls -> s_x) + requant(pos16[0],  s_pos -> s_x))
+    x16[:, 1:] = sat16(requant(e16,   s_e   -> s_x) + requant(pos16[1:], s_pos -> s_x))
+
+both branches requantised to the token scale ``s_x`` separately (D6) and the sum saturated
+(D5); ``s_x`` is calibrated on the real sums of both row kinds. The final ``norm`` slot feeds
+the classifier head on the class token; the logits are the head's accumulator times its
+scale.
 
 With ``quantized = False`` the same module computes the float model, op for op as timm's
 non-fused attention path, reporting the same slot tensors to the probe.
@@ -26,9 +34,7 @@ from torch import nn
 from refmodel.quant.act import QuantAct
 from refmodel.quant.base import QuantModel
 from refmodel.quant.blocks import QuantAttention, QuantMlp
-from refmodel.quant.exact import quantize
 from refmodel.quant.linear import QuantLinear
-from refmodel.quant.observer import symmetric_scale
 from refmodel.quant.qtensor import QTensor
 from refmodel.quant.slots import RESIDUAL_BITS, LayerNormSlot, Slot
 
@@ -41,6 +47,18 @@ def slot_kinds(model: nn.Module) -> dict[str, str]:
         kinds.update({f"{p}.norm1": "layernorm", f"{p}.attn.softmax": "softmax", f"{p}.norm2": "layernorm", f"{p}.mlp.act": "gelu"})
     kinds["norm"] = "layernorm"
     return kinds
+
+
+def _expand(t: QTensor, batch: int) -> QTensor:
+    """A ``[1, N, C]`` parameter tensor repeated over the batch (a view)."""
+    shadow = None if t.shadow is None else t.shadow.expand(batch, -1, -1)
+    return QTensor(t.q.expand(batch, -1, -1), t.scale, t.bits, t.signed, shadow)
+
+
+def _rows(t: QTensor, start: int, stop: int | None) -> QTensor:
+    """Tokens ``start:stop`` of a ``[B, N, C]`` tensor."""
+    shadow = None if t.shadow is None else t.shadow[:, start:stop]
+    return QTensor(t.q[:, start:stop], t.scale, t.bits, t.signed, shadow)
 
 
 class QuantBlock(nn.Module):
@@ -75,6 +93,8 @@ class QuantViT(QuantModel):
         super().__init__(model, bits, model.patch_embed.proj)
         self.blocks = nn.ModuleList(QuantBlock(i, blk, plan, bits) for i, blk in enumerate(model.blocks))
         self.norm = LayerNormSlot("norm", plan["norm"], bits, model.norm)
+        self.cls_token_act = QuantAct(RESIDUAL_BITS, "cls_token_act")
+        self.pos_embed_act = QuantAct(RESIDUAL_BITS, "pos_embed_act")
         self.pos_act = QuantAct(RESIDUAL_BITS, "pos_act")
         self.head = QuantLinear(model.head, bits)
 
@@ -90,18 +110,22 @@ class QuantViT(QuantModel):
         return m.forward_head(x)
 
     def embed(self, images: torch.Tensor) -> QTensor:
+        """The 16-bit token stream ``[B, 1 + P, C]``: class token and patches, each with its
+        position embedding added (see the module docstring)."""
         m = self.model
+        batch = images.shape[0]
         e = self.embed_patches(images)
-        cls = m.cls_token.expand(images.shape[0], -1, -1)
-        cls_q = quantize(cls, e.scale, RESIDUAL_BITS)
-        tokens = QTensor(torch.cat([cls_q, e.q], dim=1), e.scale, RESIDUAL_BITS)
-        pos = m.pos_embed
-        s_pos = symmetric_scale(pos.detach().min(), pos.detach().max(), RESIDUAL_BITS)
-        pos_q = QTensor(quantize(pos, s_pos, RESIDUAL_BITS).expand(images.shape[0], -1, -1), s_pos, RESIDUAL_BITS)
-        if e.shadow is not None:
-            tokens.shadow = torch.cat([cls, e.shadow], dim=1)
-            pos_q.shadow = pos.expand(images.shape[0], -1, -1)
-        return self.pos_act.from_int(tokens, identity=pos_q)
+        cls = _expand(self.cls_token_act.from_real(m.cls_token), batch)
+        pos = _expand(self.pos_embed_act.from_real(m.pos_embed), batch)
+        pos_cls, pos_patch = _rows(pos, 0, 1), _rows(pos, 1, None)
+        if self.pos_act.calibrating:  # one range over both row kinds, before either is requantised
+            self.pos_act._observe(torch.cat([cls.real(torch.float64), e.real(torch.float64)], dim=1) + pos.real(torch.float64))
+        x_cls = self.pos_act.from_int(cls, identity=pos_cls)
+        x_patch = self.pos_act.from_int(e, identity=pos_patch)
+        shadow = None
+        if x_cls.shadow is not None and x_patch.shadow is not None:
+            shadow = torch.cat([x_cls.shadow, x_patch.shadow], dim=1)
+        return QTensor(torch.cat([x_cls.q, x_patch.q], dim=1), self.pos_act.scale, RESIDUAL_BITS, shadow=shadow)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if not self.quantized:
