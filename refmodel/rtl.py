@@ -43,6 +43,8 @@ TESTBENCH = TB_DIR / "rm_tb.sv"
 DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "requant": ("rm_requant.v",),
     "ivit.softmax": ("rm_shiftmax.v", "rm_shiftexp.v"),
+    "ibert.softmax": ("rm_ibert_softmax.v", "rm_iexp.v", "rm_udiv.v"),
+    "ibert.gelu": ("rm_ibert_gelu.v",),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 

@@ -89,13 +89,27 @@ module rm_tb;
     `include "rm_dut_requant.svh"
 `elsif RM_OP_IVIT_SOFTMAX
     `include "rm_dut_ivit_softmax.svh"
+`elsif RM_OP_IBERT_SOFTMAX
+    `include "rm_dut_ibert_softmax.svh"
+`elsif RM_OP_IBERT_GELU
+    `include "rm_dut_ibert_gelu.svh"
+`elsif RM_OP_IBERT_LAYERNORM
+    `include "rm_dut_ibert_layernorm.svh"
+`elsif RM_OP_IVIT_LAYERNORM
+    `include "rm_dut_ivit_layernorm.svh"
+`elsif RM_OP_IVIT_GELU
+    `include "rm_dut_ivit_gelu.svh"
+`elsif RM_OP_FQVIT_SOFTMAX
+    `include "rm_dut_fqvit_softmax.svh"
+`elsif RM_OP_FQVIT_LAYERNORM
+    `include "rm_dut_fqvit_layernorm.svh"
 `else
     assign in_ready = 1'b0;
     assign out_valid = 1'b0;
     assign out_data = {OUT_BITS{1'b0}};
     task rm_load_cfg;
         begin
-            $display("rm_tb: no DUT for op %s (supported: requant, ivit.softmax)", `RM_OP);
+            $display("rm_tb: no DUT for op %s", `RM_OP);
             errors = errors + 1;
         end
     endtask
