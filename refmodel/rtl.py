@@ -45,6 +45,8 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "ivit.softmax": ("rm_shiftmax.v", "rm_shiftexp.v"),
     "ibert.softmax": ("rm_ibert_softmax.v", "rm_iexp.v", "rm_udiv.v"),
     "ibert.gelu": ("rm_ibert_gelu.v",),
+    "ibert.layernorm": ("rm_ibert_layernorm.v", "rm_udiv.v", "rm_isqrt.v"),
+    "ivit.layernorm": ("rm_ivit_layernorm.v", "rm_udiv.v"),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 
