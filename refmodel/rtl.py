@@ -48,6 +48,7 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "ibert.layernorm": ("rm_ibert_layernorm.v", "rm_udiv.v", "rm_isqrt.v"),
     "ivit.layernorm": ("rm_ivit_layernorm.v", "rm_udiv.v"),
     "ivit.gelu": ("rm_ivit_gelu.v", "rm_shiftexp.v", "rm_udiv.v"),
+    "fqvit.softmax": ("rm_fqvit_softmax.v", "rm_iexp.v", "rm_udiv.v"),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 

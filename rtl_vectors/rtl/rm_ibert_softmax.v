@@ -70,10 +70,10 @@ module rm_ibert_softmax #(
     // ---- E16 of the element at idx (shared by SUM and EMIT)
     wire signed [IN_BITS:0]  d = $signed(row[idx]) - $signed(xmax);
     wire [5:0]               q;
-    wire [31:0]              z;
+    wire [32:0]              z;                           // < 2^32 here (cq < 2^32)
     rm_iexp #(.DW(IN_BITS + 1), .X0(X0), .BQ(BQ), .CQ(CQ), .N(N)) u_iexp (.d(d), .q(q), .z(z));
 
-    wire [62:0]              zm = z * M16[30:0];          // < 2^63
+    wire [62:0]              zm = z[31:0] * M16[30:0];    // < 2^63
     wire [6:0]               sh = SH0 + q;                // 16 .. 110
     wire                     zero_out = (sh >= 7'd64);    // zm / 2^sh < 1/2
     wire [5:0]               shs = sh[5:0];

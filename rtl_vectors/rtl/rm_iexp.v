@@ -4,7 +4,7 @@
 //   Dc = max(D, N * X0)                  exponent floor 2^-N
 //   q  = Dc div X0                       0 <= q <= N: counted by comparison with k * X0
 //   r  = Dc - X0 * q                     X0 < r <= 0
-//   z  = r * (r + BQ) + CQ               1 <= z <= CQ < 2^32 (checked by refmodel)
+//   z  = r * (r + BQ) + CQ               1 <= z <= CQ < 2^33 (checked by refmodel)
 //
 // for D = X - max(X) <= 0. No divider: q is the number of k in 1..QMAX with Dc <= k * X0
 // (constants), where QMAX = min(N, span div |X0|) is the largest quotient a DW-bit difference
@@ -23,7 +23,7 @@ module rm_iexp #(
 ) (
     input  wire signed [DW-1:0] d,
     output reg  [5:0]           q,
-    output wire [31:0]          z
+    output wire [32:0]          z
 );
 
     // Dc >= N * X0 >= -62 * 2^22 needs 29 bits; D needs DW.
@@ -50,10 +50,10 @@ module rm_iexp #(
         end
     end
 
-    wire signed [16:0] r = dc - qx;                    // (X0, 0], |X0| <= 27184
-    wire signed [18:0] rb = r + BQ;                    // (0, BQ], BQ <= 106182
+    wire signed [16:0] r = dc - qx;                    // (X0, 0], |X0| <= 38444
+    wire signed [18:0] rb = r + BQ;                    // (0, BQ], BQ <= 150164
     wire signed [35:0] rrb = r * rb;                   // <= 0, > -2^33
     wire signed [35:0] zs = rrb + CQ;                  // [1, CQ]
-    assign z = zs[31:0];
+    assign z = zs[32:0];
 
 endmodule
