@@ -49,6 +49,7 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "ivit.layernorm": ("rm_ivit_layernorm.v", "rm_udiv.v"),
     "ivit.gelu": ("rm_ivit_gelu.v", "rm_shiftexp.v", "rm_udiv.v"),
     "fqvit.softmax": ("rm_fqvit_softmax.v", "rm_iexp.v", "rm_udiv.v"),
+    "fqvit.layernorm": ("rm_fqvit_layernorm.v", "rm_udiv.v", "rm_isqrt.v"),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 
@@ -162,7 +163,7 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> Te
         op=meta["op"],
         vectors=int(summary.group(1)),
         errors=int(summary.group(2)),
-        mismatches=[line for line in lines if line.startswith("mismatch at index ")],
+        mismatches=[line for line in lines if line.startswith(("mismatch at index ", "datapath mismatch at index "))],
         log=log,
     )
 
