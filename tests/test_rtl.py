@@ -16,6 +16,7 @@ import pytest
 from refmodel import ops, rtl, vectorset
 from refmodel.golden import GOLDEN_DIR
 from refmodel.hexio import from_hex_lines, hex_digits
+from tests.rtl.edge_sets import edge_cases, write_confirmed
 
 RTL_OPS = rtl.SUPPORTED_OPS
 GOLDEN_SETS = sorted(p for op in RTL_OPS for p in (GOLDEN_DIR / op).iterdir() if (p / "meta.json").exists())
@@ -56,10 +57,11 @@ def test_rtl_matches_every_golden_element(set_dir):
     assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), r.log
 
 
-def test_rtl_matches_without_handshake_bubbles():
-    for set_dir in (GOLDEN_DIR / "requant" / "w8-realistic", GOLDEN_DIR / "ivit.softmax" / "w8-realistic"):
-        r = _run(set_dir, stall=False)
-        assert (r.vectors, r.errors) == (_element_count(set_dir), 0), r.log
+@pytest.mark.parametrize("op", RTL_OPS)
+def test_rtl_matches_without_handshake_bubbles(op):
+    set_dir = next(p for p in GOLDEN_SETS if p.parent.name == op and p.name.endswith("-edges"))
+    r = _run(set_dir, stall=False)
+    assert (r.vectors, r.errors) == (_element_count(set_dir), 0), r.log
 
 
 def _stress_sets(root: Path) -> list[Path]:
@@ -112,11 +114,32 @@ def test_rtl_matches_at_the_corners_of_every_parameter(tmp_path):
         assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), f"{set_dir.name}\n{r.log}"
 
 
+EDGE_CASES = edge_cases()
+
+
+def test_edge_sets_cover_every_op_but_requant_and_shiftmax():
+    assert {k.name for _, k, _ in EDGE_CASES} == set(RTL_OPS) - {"requant", "ivit.softmax"}
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=[name for name, _, _ in EDGE_CASES])
+def test_rtl_matches_every_edge_set(tmp_path, case):
+    set_dir = write_confirmed(tmp_path, case)
+    r = _run(set_dir, workdir=tmp_path / "build")
+    assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), r.log
+
+
 @pytest.mark.parametrize(
     "op, case, index, bit",
     [
         ("requant", "w8-realistic", 137, 7),     # the sign bit: expected value changes sign
         ("ivit.softmax", "w8-realistic", 600, 0),
+        ("ibert.softmax", "w8-realistic", 600, 0),
+        ("fqvit.softmax", "w8-random", 100, 0),
+        ("ibert.gelu", "w32-realistic", 600, 51),  # the sign bit of a 52-bit output
+        ("ivit.gelu", "w8-realistic", 600, 0),
+        ("ibert.layernorm", "w16-realistic", 600, 0),
+        ("ivit.layernorm", "w16-realistic", 600, 0),
+        ("fqvit.layernorm", "w8-realistic", 600, 0),
     ],
 )
 def test_a_flipped_expected_bit_is_exactly_one_named_error(tmp_path, op, case, index, bit):
