@@ -56,6 +56,7 @@ SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 INSTALL_HINT = "install Icarus Verilog: apt-get install -y iverilog"
 
 _SUMMARY = re.compile(r"^(\d+) vectors, (\d+) errors$")
+_TIMING = re.compile(r"^rm_tb: cycles: total (\d+), first latency (-?\d+)$")
 
 
 class SimulatorMissing(RuntimeError):
@@ -74,6 +75,11 @@ class TestbenchResult:
     errors: int
     mismatches: list[str] = field(default_factory=list)
     log: str = ""
+    #: Clock edges from the first input transfer to the last output transfer, both counted
+    #: (``None`` when the run did not complete).
+    cycles: int | None = None
+    #: Edges from the transfer of the first row's last input to the first output transfer.
+    first_latency: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -158,6 +164,7 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> Te
     summary = next((m for m in map(_SUMMARY.match, reversed(lines)) if m), None)
     if summary is None:
         raise RuntimeError(f"{set_dir}: the testbench ended without its 'N vectors, E errors' line (status {sim.returncode}):\n{log}")
+    timing = next((m for m in map(_TIMING.match, lines) if m), None)
     return TestbenchResult(
         set_dir=set_dir,
         op=meta["op"],
@@ -165,6 +172,8 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> Te
         errors=int(summary.group(2)),
         mismatches=[line for line in lines if line.startswith(("mismatch at index ", "datapath mismatch at index "))],
         log=log,
+        cycles=int(timing.group(1)) if timing else None,
+        first_latency=int(timing.group(2)) if timing else None,
     )
 
 

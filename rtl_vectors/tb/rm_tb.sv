@@ -18,7 +18,12 @@
 //   mismatch at index I: input X, expected E, got G
 // (decimal, signed or unsigned as the set declares) and the last line is always
 //   N vectors, E errors
-// where missing outputs (a timeout) and extra outputs count as errors.
+// where missing outputs (a timeout) and extra outputs count as errors. A run that completes
+// prints, just before it,
+//   rm_tb: cycles: total T, first latency L
+// T: clock edges from the first input transfer to the last output transfer; L: from the
+// transfer of the first row's last input to the first output transfer (measure them with
+// +RM_NO_STALL: refmodel.cost does).
 
 `timescale 1ns/1ps
 
@@ -67,6 +72,10 @@ module rm_tb;
     integer             errors;
     integer             idle;
     integer             i;
+    integer             cycle;       // clock edges since reset was released
+    integer             first_in;    // cycle of the first input transfer
+    integer             row0_in;     // cycle of the transfer of the first row's last input
+    integer             first_out;   // cycle of the first output transfer
 
     function string file_path(input string name);
         file_path = {dir, "/", name};
@@ -149,6 +158,21 @@ module rm_tb;
         lfsr <= {lfsr[14:0], lfsr[15] ^ lfsr[13] ^ lfsr[12] ^ lfsr[10]};
     end
 
+    // Cycle stamps for the timing line.
+    always @(posedge clk) begin
+        if (rst) begin
+            cycle <= 0;
+        end else begin
+            cycle <= cycle + 1;
+            if (in_valid && in_ready && in_idx == 0)
+                first_in <= cycle;
+            if (in_valid && in_ready && in_idx == COLS - 1)
+                row0_in <= cycle;
+            if (out_valid && out_ready && out_idx == 0)
+                first_out <= cycle;
+        end
+    end
+
     // Input driver: valid stays high until the transfer (AXI-Stream rule).
     integer nxt;
     always @(posedge clk) begin
@@ -195,6 +219,7 @@ module rm_tb;
             end else begin
                 idle <= idle + 1;
                 if (out_idx >= NV && idle >= 8) begin   // 8 quiet cycles for an extra output to show
+                    $display("rm_tb: cycles: total %0d, first latency %0d", cycle - idle - first_in, first_out - row0_in);
                     $display("%0d vectors, %0d errors", NV, errors);
                     $finish;
                 end
