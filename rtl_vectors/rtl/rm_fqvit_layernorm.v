@@ -119,7 +119,8 @@ module rm_fqvit_layernorm #(
     wire [CW-1:0]            rs_next = (!sx[SXW-1] || div_r == 0) ? div_r : COLS - div_r;
 
     // ---- D, k, D << 2k
-    wire signed [DDW:0]      d_full = C64 * $signed({1'b0, sxx}) - sx * sx;
+    wire signed [2*SXW-1:0]  sx2 = sx * sx;
+    wire signed [DDW:0]      d_full = C64 * $signed({1'b0, sxx}) - sx2;
     reg  [6:0]               blen;
     integer                  b;
     always @* begin
@@ -174,8 +175,11 @@ module rm_fqvit_layernorm #(
     wire signed [63:0]       vi = vb >>> 23;
     wire [22:0]              vf = vb[22:0];
     wire [CW+23:0]           t1 = (COLS * ({1'b0, vf} + 24'h400000)) >> 23;  // [0, 1.5 COLS)
-    wire signed [63:0]       m_s = ch_neg ? -$signed({56'd0, m_el}) : $signed({56'd0, m_el});   // sgn M
-    wire signed [63:0]       t_pos = $signed({40'd0, t1}) - m_s * $signed({1'b0, rs}) + 256 * C64;  // (0, 513 COLS)
+    wire signed [9:0]        m_s = ch_neg ? -$signed({2'b00, m_el}) : $signed({2'b00, m_el});   // sgn M
+    wire signed [CW+10:0]    m_rs = m_s * $signed({1'b0, rs});
+    wire signed [SXW+10:0]   m_qs = m_s * qs;
+    wire signed [XW+9:0]     m_xs = m_s * xs;
+    wire signed [63:0]       t_pos = $signed({40'd0, t1}) - m_rs + 256 * C64;  // (0, 513 COLS)
     reg  [63:0]              trem;
     reg  [9:0]               tq;
     integer                  j;
@@ -190,10 +194,10 @@ module rm_fqvit_layernorm #(
             end
         end
     end
-    wire signed [63:0]       b_el = vi - m_s * qs + ($signed({54'd0, tq}) - 64'sd256);
+    wire signed [63:0]       b_el = vi - m_qs + ($signed({54'd0, tq}) - 64'sd256);
 
     // ---- per element: OUT = rne_shift(sgn M Xs + B, N)
-    wire signed [63:0]       acc = m_s * xs + b_el;
+    wire signed [63:0]       acc = m_xs + b_el;
     wire signed [63:0]       tfl = acc >>> n_el;
     wire [63:0]              rem = acc - (tfl <<< n_el);                    // [0, 2^N)
     wire [63:0]              half = (n_el == 0) ? 64'd0 : (64'd1 << (n_el - 1'b1));
