@@ -78,7 +78,8 @@ class TestbenchResult:
     #: Clock edges from the first input transfer to the last output transfer, both counted
     #: (``None`` when the run did not complete).
     cycles: int | None = None
-    #: Edges from the transfer of the first row's last input to the first output transfer.
+    #: Edges from the transfer of the first row's last input (of the first input, for an
+    #: element-wise DUT that outputs earlier) to the first output transfer.
     first_latency: int | None = None
 
     @property

@@ -17,12 +17,12 @@
 // the sum and every element again, one divider every R_j):
 //   LOAD  COLS cycles     accept X_j (in_ready = 1), running maximum
 //   SUM   COLS cycles     E_j and S, one element per cycle
-//   per element: 1 cycle to start the divider, 63 steps, 1 cycle to load the output register
-//   (waiting there while the output register is full)
+//   per element: 1 cycle to start the divider, 63 steps, 1 for the divider's done flag, 1 to
+//   load the output register (waiting there while the output register is full)
 // Latency: the first output of a row can be taken COLS + 67 edges after the edge that took the
-// row's last input; throughput one element per 65 cycles, one row per 2 * COLS + 65 * COLS
-// cycles with no back-pressure (13,199 cycles at COLS = 197). The per-element 63-bit division
-// is this method's cost; parallel dividers would divide the time.
+// row's last input; throughput one element per 66 cycles, one row per 68 * COLS cycles with no
+// back-pressure (13,396 cycles at COLS = 197, measured). The per-element 63-bit division is
+// this method's cost; parallel dividers would divide the time.
 // Reset: synchronous, active high.
 //
 // Verilog-2005, synthesizable.

@@ -21,11 +21,11 @@
 // serves Em and every E_j, one divider every F_j):
 //   LOAD  COLS cycles        accept X_j (in_ready = 1), running maximum
 //   EM    1 cycle            Em
-//   per element: 1 cycle to start the divider, 31 steps, 1 cycle to load the output register
-//   (waiting there while the output register is full)
-// Latency: the first output of a row can be taken 35 edges after the edge that took the
-// row's last input; throughput one element per 33 cycles, one row per COLS + 1 + 33 * COLS
-// cycles with no back-pressure (25,345 cycles at COLS = 768). The per-element division is
+//   per element: 1 cycle to start the divider, 31 steps, 1 for the divider's done flag, 1 to
+//   load the output register (waiting there while the output register is full)
+// Latency: the first output of a row can be taken 36 edges after the edge that took the
+// row's last input; throughput one element per 34 cycles, one row per 35 * COLS + 1 cycles
+// with no back-pressure (26,881 cycles at COLS = 768, measured). The per-element division is
 // what makes this GELU expensive; several dividers in parallel would divide the time.
 // Reset: synchronous, active high.
 //

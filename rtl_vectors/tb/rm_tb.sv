@@ -21,9 +21,10 @@
 // where missing outputs (a timeout) and extra outputs count as errors. A run that completes
 // prints, just before it,
 //   rm_tb: cycles: total T, first latency L
-// T: clock edges from the first input transfer to the last output transfer; L: from the
-// transfer of the first row's last input to the first output transfer (measure them with
-// +RM_NO_STALL: refmodel.cost does).
+// T: clock edges from the first input transfer to the last output transfer, both counted;
+// L: from the transfer of the first row's last input to the first output transfer, or from
+// the first input transfer when an element-wise DUT outputs before the row is complete
+// (measure them with +RM_NO_STALL: refmodel.cost does).
 
 `timescale 1ns/1ps
 
@@ -219,7 +220,8 @@ module rm_tb;
             end else begin
                 idle <= idle + 1;
                 if (out_idx >= NV && idle >= 8) begin   // 8 quiet cycles for an extra output to show
-                    $display("rm_tb: cycles: total %0d, first latency %0d", cycle - idle - first_in, first_out - row0_in);
+                    $display("rm_tb: cycles: total %0d, first latency %0d", cycle - idle - first_in,
+                             (first_out > row0_in) ? first_out - row0_in : first_out - first_in);
                     $display("%0d vectors, %0d errors", NV, errors);
                     $finish;
                 end
