@@ -59,7 +59,9 @@ def test_rtl_streams_match_the_kernel_under_random_back_pressure(tmp_path, monke
         hdl_toplevel=top,
         build_dir=tmp_path / "build",
         test_dir=tmp_path,
-        extra_env={"RM_COCOTB": json.dumps(config)},
+        # The kernel runs as plain Python in the simulator (the same code, no JIT compile per
+        # run); tests/ops/test_plain_python.py checks that mode against the compiled kernels.
+        extra_env={"RM_COCOTB": json.dumps(config), "NUMBA_DISABLE_JIT": "1"},
     )
     total, failed = cocotb_runner.get_results(results)
     assert (total, failed) == (1, 0), (tmp_path / "build").as_posix()
