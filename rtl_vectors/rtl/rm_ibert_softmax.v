@@ -19,11 +19,11 @@
 // recomputed from it rather than stored, so one i-exp unit serves both passes):
 //   LOAD  COLS cycles   accept X_j (in_ready = 1), running maximum
 //   SUM   COLS cycles   E16_j and the sum, one element per cycle
-//   DIV   33 cycles     F (the divider's start cycle overlaps the last SUM cycle)
+//   DIV   34 cycles     F: 33 steps (the start overlaps the last SUM cycle) and the done flag
 //   EMIT  COLS cycles   (E16_j * F) >> OUT_SHIFT into the output register, one per cycle
 // Latency (out_ready high): the row's last input is taken at edge t, its first output can be
 // taken at edge t + COLS + 36; the others follow one per edge. Throughput with no
-// back-pressure: one row per 3 * COLS + 35 cycles (626 cycles at COLS = 197).
+// back-pressure: one row per 3 * COLS + 34 cycles (625 cycles at COLS = 197, measured).
 // Reset: synchronous, active high.
 //
 // Verilog-2005, synthesizable.
