@@ -15,8 +15,9 @@ count line. A directory without ``meta.json`` stands for every set below it (e.g
 export); sets below it whose op has no RTL are listed as skipped. The exit status is non-zero
 when any set fails or cannot be run.
 
-RTL exists for ``requant`` (``rtl_vectors/rtl/rm_requant.v``) and ``ivit.softmax``
-(``rm_shiftmax.v`` with ``rm_shiftexp.v``); see ``rtl_vectors/README.md``.
+Every op has RTL (:data:`DUT_SOURCES` lists each one's files under ``rtl_vectors/rtl/``); see
+``rtl_vectors/README.md``. A completed run also reports its cycle count and first-row latency
+(``refmodel.cost`` times the RTL with them).
 """
 
 from __future__ import annotations
