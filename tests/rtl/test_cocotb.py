@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cocotb_tools import runner as cocotb_runner  # cocotb 2.x, in the test extra
 
 from refmodel import cost, ops, rtl
 
-cocotb_runner = pytest.importorskip("cocotb_tools.runner", reason="cocotb is part of the test extra")
 
 HERE = Path(__file__).resolve().parent
 
