@@ -205,3 +205,17 @@ def test_cli_prints_one_line_per_set_and_fails_on_an_error(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[0] == f"FAIL  {bad}: requant, 80 vectors, 1 errors"
     assert rtl.main([str(bad), "--show", "1"]) == 1
     assert capsys.readouterr().out.splitlines()[1].strip().startswith("mismatch at index 3: input ")
+
+
+@pytest.mark.slow
+def test_every_slot_of_the_default_deit_t_export_passes_its_rtl(tmp_path, capsys):
+    from refmodel import sim
+
+    if shutil.which("iverilog") is None:
+        pytest.fail(rtl.INSTALL_HINT)
+    out = tmp_path / "deit_t-w8"
+    assert sim.main(["deit_t", "--calib-images", "2", "--max-rows", "4", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert rtl.main([str(out), "-j", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "49 sets simulated: 49 passed, 0 failed; 0 errors; 0 skipped (no RTL for their op)"
