@@ -15,8 +15,9 @@ count line. A directory without ``meta.json`` stands for every set below it (e.g
 export); sets below it whose op has no RTL are listed as skipped. The exit status is non-zero
 when any set fails or cannot be run.
 
-RTL exists for ``requant`` (``rtl_vectors/rtl/rm_requant.v``) and ``ivit.softmax``
-(``rm_shiftmax.v`` with ``rm_shiftexp.v``); see ``rtl_vectors/README.md``.
+Every op has RTL (:data:`DUT_SOURCES` lists each one's files under ``rtl_vectors/rtl/``); see
+``rtl_vectors/README.md``. A completed run also reports its cycle count and first-row latency
+(``refmodel.cost`` times the RTL with them).
 """
 
 from __future__ import annotations
@@ -44,12 +45,20 @@ TESTBENCH = TB_DIR / "rm_tb.sv"
 DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "requant": ("rm_requant.v",),
     "ivit.softmax": ("rm_shiftmax.v", "rm_shiftexp.v"),
+    "ibert.softmax": ("rm_ibert_softmax.v", "rm_iexp.v", "rm_udiv.v"),
+    "ibert.gelu": ("rm_ibert_gelu.v",),
+    "ibert.layernorm": ("rm_ibert_layernorm.v", "rm_udiv.v", "rm_isqrt.v"),
+    "ivit.layernorm": ("rm_ivit_layernorm.v", "rm_udiv.v"),
+    "ivit.gelu": ("rm_ivit_gelu.v", "rm_shiftexp.v", "rm_udiv.v"),
+    "fqvit.softmax": ("rm_fqvit_softmax.v", "rm_iexp.v", "rm_udiv.v"),
+    "fqvit.layernorm": ("rm_fqvit_layernorm.v", "rm_udiv.v", "rm_isqrt.v"),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 
 INSTALL_HINT = "install Icarus Verilog: apt-get install -y iverilog"
 
 _SUMMARY = re.compile(r"^(\d+) vectors, (\d+) errors$")
+_TIMING = re.compile(r"^rm_tb: cycles: total (\d+), first latency (-?\d+)$")
 
 
 class SimulatorMissing(RuntimeError):
@@ -68,6 +77,12 @@ class TestbenchResult:
     errors: int
     mismatches: list[str] = field(default_factory=list)
     log: str = ""
+    #: Clock edges from the first input transfer to the last output transfer, both counted
+    #: (``None`` when the run did not complete).
+    cycles: int | None = None
+    #: Edges from the transfer of the first row's last input (of the first input, for an
+    #: element-wise DUT that outputs earlier) to the first output transfer.
+    first_latency: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -152,13 +167,16 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> Te
     summary = next((m for m in map(_SUMMARY.match, reversed(lines)) if m), None)
     if summary is None:
         raise RuntimeError(f"{set_dir}: the testbench ended without its 'N vectors, E errors' line (status {sim.returncode}):\n{log}")
+    timing = next((m for m in map(_TIMING.match, lines) if m), None)
     return TestbenchResult(
         set_dir=set_dir,
         op=meta["op"],
         vectors=int(summary.group(1)),
         errors=int(summary.group(2)),
-        mismatches=[line for line in lines if line.startswith("mismatch at index ")],
+        mismatches=[line for line in lines if line.startswith(("mismatch at index ", "datapath mismatch at index "))],
         log=log,
+        cycles=int(timing.group(1)) if timing else None,
+        first_latency=int(timing.group(2)) if timing else None,
     )
 
 

@@ -16,9 +16,20 @@ import pytest
 from refmodel import ops, rtl, vectorset
 from refmodel.golden import GOLDEN_DIR
 from refmodel.hexio import from_hex_lines, hex_digits
+from tests.rtl.edge_sets import edge_cases, write_confirmed
 
-RTL_OPS = ("requant", "ivit.softmax")
+RTL_OPS = rtl.SUPPORTED_OPS
 GOLDEN_SETS = sorted(p for op in RTL_OPS for p in (GOLDEN_DIR / op).iterdir() if (p / "meta.json").exists())
+
+
+def _set_with_unknown_op(root: Path, name: str = "unknown") -> Path:
+    """A copy of a golden set whose meta.json names an op without RTL."""
+    set_dir = root / name
+    shutil.copytree(GOLDEN_DIR / "requant" / "w8-ties", set_dir)
+    meta = json.loads((set_dir / "meta.json").read_text())
+    meta["op"] = "no.such_op"
+    (set_dir / "meta.json").write_text(json.dumps(meta))
+    return set_dir
 
 
 def _run(set_dir: Path, **kwargs) -> rtl.TestbenchResult:
@@ -36,9 +47,8 @@ def test_icarus_verilog_is_installed():
     assert shutil.which("iverilog") and shutil.which("vvp"), rtl.INSTALL_HINT
 
 
-def test_golden_sets_cover_both_ops_at_both_widths():
-    names = {(p.parent.name, p.name.split("-")[0]) for p in GOLDEN_SETS}
-    assert names == {(op, w) for op in RTL_OPS for w in ("w8", "w6")}
+def test_every_rtl_op_has_golden_sets():
+    assert {p.parent.name for p in GOLDEN_SETS} == set(RTL_OPS)
 
 
 @pytest.mark.parametrize("set_dir", GOLDEN_SETS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -47,10 +57,11 @@ def test_rtl_matches_every_golden_element(set_dir):
     assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), r.log
 
 
-def test_rtl_matches_without_handshake_bubbles():
-    for set_dir in (GOLDEN_DIR / "requant" / "w8-realistic", GOLDEN_DIR / "ivit.softmax" / "w8-realistic"):
-        r = _run(set_dir, stall=False)
-        assert (r.vectors, r.errors) == (_element_count(set_dir), 0), r.log
+@pytest.mark.parametrize("op", RTL_OPS)
+def test_rtl_matches_without_handshake_bubbles(op):
+    set_dir = next(p for p in GOLDEN_SETS if p.parent.name == op and p.name.endswith("-edges"))
+    r = _run(set_dir, stall=False)
+    assert (r.vectors, r.errors) == (_element_count(set_dir), 0), r.log
 
 
 def _stress_sets(root: Path) -> list[Path]:
@@ -103,11 +114,32 @@ def test_rtl_matches_at_the_corners_of_every_parameter(tmp_path):
         assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), f"{set_dir.name}\n{r.log}"
 
 
+EDGE_CASES = edge_cases()
+
+
+def test_edge_sets_cover_every_op_but_requant_and_shiftmax():
+    assert {k.name for _, k, _ in EDGE_CASES} == set(RTL_OPS) - {"requant", "ivit.softmax"}
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=[name for name, _, _ in EDGE_CASES])
+def test_rtl_matches_every_edge_set(tmp_path, case):
+    set_dir = write_confirmed(tmp_path, case)
+    r = _run(set_dir, workdir=tmp_path / "build")
+    assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), r.log
+
+
 @pytest.mark.parametrize(
     "op, case, index, bit",
     [
         ("requant", "w8-realistic", 137, 7),     # the sign bit: expected value changes sign
         ("ivit.softmax", "w8-realistic", 600, 0),
+        ("ibert.softmax", "w8-realistic", 600, 0),
+        ("fqvit.softmax", "w8-random", 100, 0),
+        ("ibert.gelu", "w32-realistic", 600, 51),  # the sign bit of a 52-bit output
+        ("ivit.gelu", "w8-realistic", 600, 0),
+        ("ibert.layernorm", "w16-realistic", 600, 0),
+        ("ivit.layernorm", "w16-realistic", 600, 0),
+        ("fqvit.layernorm", "w8-realistic", 600, 0),
     ],
 )
 def test_a_flipped_expected_bit_is_exactly_one_named_error(tmp_path, op, case, index, bit):
@@ -138,9 +170,9 @@ def test_a_set_whose_svh_does_not_name_its_op_still_runs(tmp_path):
     assert (r.vectors, r.errors) == (80, 0), r.log
 
 
-def test_an_op_without_rtl_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"'ibert\.gelu'.*supported ops: ivit\.softmax, requant"):
-        rtl.run_testbench(GOLDEN_DIR / "ibert.gelu" / "w32-random")
+def test_an_op_without_rtl_is_refused_by_name(tmp_path):
+    with pytest.raises(ValueError, match=r"'no\.such_op' has no RTL DUT; supported ops: .*ibert\.softmax.*requant"):
+        rtl.run_testbench(_set_with_unknown_op(tmp_path))
 
 
 def test_missing_icarus_names_the_install_command(monkeypatch):
@@ -153,12 +185,15 @@ def test_cli_prints_one_line_per_set_and_fails_on_an_error(tmp_path, capsys):
     if shutil.which("iverilog") is None:
         pytest.fail(rtl.INSTALL_HINT)
     good = GOLDEN_DIR / "requant" / "w8-ties"
-    assert rtl.main([str(good), str(GOLDEN_DIR / "ibert.gelu")]) == 0
+    unknown = tmp_path / "unknown_ops"
+    for name in ("a", "b"):
+        _set_with_unknown_op(unknown, name)
+    assert rtl.main([str(good), str(unknown)]) == 0
     out = capsys.readouterr().out.splitlines()
-    skipped = len(rtl.find_sets(GOLDEN_DIR / "ibert.gelu"))
-    assert skipped > 1 and len(out) == 1 + skipped + 1
+    skipped = 2
+    assert len(out) == 1 + skipped + 1
     assert out[0] == f"PASS  {good}: requant, 80 vectors, 0 errors"
-    assert all(line.startswith("SKIP  ") and "ibert.gelu has no RTL" in line for line in out[1:-1])
+    assert all(line.startswith("SKIP  ") and "no.such_op has no RTL" in line for line in out[1:-1])
     assert out[-1] == f"1 sets simulated: 1 passed, 0 failed; 0 errors; {skipped} skipped (no RTL for their op)"
 
     bad = tmp_path / "bad"
@@ -170,3 +205,17 @@ def test_cli_prints_one_line_per_set_and_fails_on_an_error(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[0] == f"FAIL  {bad}: requant, 80 vectors, 1 errors"
     assert rtl.main([str(bad), "--show", "1"]) == 1
     assert capsys.readouterr().out.splitlines()[1].strip().startswith("mismatch at index 3: input ")
+
+
+@pytest.mark.slow
+def test_every_slot_of_the_default_deit_t_export_passes_its_rtl(tmp_path, capsys):
+    from refmodel import sim
+
+    if shutil.which("iverilog") is None:
+        pytest.fail(rtl.INSTALL_HINT)
+    out = tmp_path / "deit_t-w8"
+    assert sim.main(["deit_t", "--calib-images", "2", "--max-rows", "4", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert rtl.main([str(out), "-j", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "49 sets simulated: 49 passed, 0 failed; 0 errors; 0 skipped (no RTL for their op)"

@@ -18,7 +18,13 @@
 //   mismatch at index I: input X, expected E, got G
 // (decimal, signed or unsigned as the set declares) and the last line is always
 //   N vectors, E errors
-// where missing outputs (a timeout) and extra outputs count as errors.
+// where missing outputs (a timeout) and extra outputs count as errors. A run that completes
+// prints, just before it,
+//   rm_tb: cycles: total T, first latency L
+// T: clock edges from the first input transfer to the last output transfer, both counted;
+// L: from the transfer of the first row's last input to the first output transfer, or from
+// the first input transfer when an element-wise DUT outputs before the row is complete
+// (measure them with +RM_NO_STALL: refmodel.cost does).
 
 `timescale 1ns/1ps
 
@@ -67,6 +73,10 @@ module rm_tb;
     integer             errors;
     integer             idle;
     integer             i;
+    integer             cycle;       // clock edges since reset was released
+    integer             first_in;    // cycle of the first input transfer
+    integer             row0_in;     // cycle of the transfer of the first row's last input
+    integer             first_out;   // cycle of the first output transfer
 
     function string file_path(input string name);
         file_path = {dir, "/", name};
@@ -89,13 +99,27 @@ module rm_tb;
     `include "rm_dut_requant.svh"
 `elsif RM_OP_IVIT_SOFTMAX
     `include "rm_dut_ivit_softmax.svh"
+`elsif RM_OP_IBERT_SOFTMAX
+    `include "rm_dut_ibert_softmax.svh"
+`elsif RM_OP_IBERT_GELU
+    `include "rm_dut_ibert_gelu.svh"
+`elsif RM_OP_IBERT_LAYERNORM
+    `include "rm_dut_ibert_layernorm.svh"
+`elsif RM_OP_IVIT_LAYERNORM
+    `include "rm_dut_ivit_layernorm.svh"
+`elsif RM_OP_IVIT_GELU
+    `include "rm_dut_ivit_gelu.svh"
+`elsif RM_OP_FQVIT_SOFTMAX
+    `include "rm_dut_fqvit_softmax.svh"
+`elsif RM_OP_FQVIT_LAYERNORM
+    `include "rm_dut_fqvit_layernorm.svh"
 `else
     assign in_ready = 1'b0;
     assign out_valid = 1'b0;
     assign out_data = {OUT_BITS{1'b0}};
     task rm_load_cfg;
         begin
-            $display("rm_tb: no DUT for op %s (supported: requant, ivit.softmax)", `RM_OP);
+            $display("rm_tb: no DUT for op %s", `RM_OP);
             errors = errors + 1;
         end
     endtask
@@ -133,6 +157,21 @@ module rm_tb;
 
     always @(posedge clk) begin
         lfsr <= {lfsr[14:0], lfsr[15] ^ lfsr[13] ^ lfsr[12] ^ lfsr[10]};
+    end
+
+    // Cycle stamps for the timing line.
+    always @(posedge clk) begin
+        if (rst) begin
+            cycle <= 0;
+        end else begin
+            cycle <= cycle + 1;
+            if (in_valid && in_ready && in_idx == 0)
+                first_in <= cycle;
+            if (in_valid && in_ready && in_idx == COLS - 1)
+                row0_in <= cycle;
+            if (out_valid && out_ready && out_idx == 0)
+                first_out <= cycle;
+        end
     end
 
     // Input driver: valid stays high until the transfer (AXI-Stream rule).
@@ -181,6 +220,8 @@ module rm_tb;
             end else begin
                 idle <= idle + 1;
                 if (out_idx >= NV && idle >= 8) begin   // 8 quiet cycles for an extra output to show
+                    $display("rm_tb: cycles: total %0d, first latency %0d", cycle - idle - first_in,
+                             (first_out > row0_in) ? first_out - row0_in : first_out - first_in);
                     $display("%0d vectors, %0d errors", NV, errors);
                     $finish;
                 end
