@@ -233,13 +233,21 @@ def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_s
 
 
 def run_mixed(
-    model: torch.nn.Module, plan: dict[str, str], bits: int, images: torch.Tensor, batch_size: int, progress: Progress, capture=None
+    model: torch.nn.Module, plan: dict[str, str], bits: int, images: torch.Tensor, batch_size: int, progress: Progress, capture=None,
+    frozen: dict[str, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, NumbaCheckProbe, torch.nn.Module]:
-    """Calibrate and run the mixed model, checking every slot against its Numba kernel."""
+    """Calibrate and run the mixed model, checking every slot against its Numba kernel.
+    ``frozen`` (a trained model's quantizer state) replaces the calibration."""
     mixed = quantized_model(model, plan, bits)
     set_datapath(mixed, "numba")
-    calibrate(mixed, images, batch_size)
-    progress("calibrated mixed model")
+    if frozen is None:
+        calibrate(mixed, images, batch_size)
+        progress("calibrated mixed model")
+    else:
+        from refmodel.quant.state import load_quantizer_state
+
+        load_quantizer_state(mixed, frozen, "checkpoint")
+        progress("mixed model frozen at the checkpoint's scales")
     set_datapath(mixed, "twin")
     checker = NumbaCheckProbe()
     set_probe(mixed, ProbeGroup(checker, capture))

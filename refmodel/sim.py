@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 
-from refmodel import data, models, pipeline, vectors
+from refmodel import checkpoint, data, digits, models, pipeline, vectors
 from refmodel.plan import choose, plan_document, read_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Example: python -m refmodel.sim deit_t --bits 6 --out out/deit_t-w6",
     )
     parser.add_argument("model", help=f"model short name: {', '.join(models.MODELS)}")
-    parser.add_argument("--bits", type=int, default=8, help="weight and activation width, 8 or 6 (residual stream stays 16; default 8)")
+    parser.add_argument("--bits", type=int, default=None, help="weight and activation width, 8, 6 or 4 (residual stream stays 16; default 8, or a training checkpoint's)")
     parser.add_argument("--checkpoint", help="weights file (.pth or .safetensors, timm or original DeiT/Swin layout)")
     parser.add_argument("--data", help="ImageFolder directory of calibration images (default: seeded synthetic images)")
     parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES, help=f"number of calibration images (default {DEFAULT_CALIB_IMAGES})")
@@ -46,15 +46,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
-    parser.add_argument("--eval", dest="eval_dir", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan")
+    parser.add_argument("--eval", dest="eval_dir", nargs="?", const="", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, the test split")
     return parser.parse_args(argv)
 
 
 def check_args(args: argparse.Namespace) -> None:
     if args.model not in models.MODELS:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
-    if args.bits not in (6, 8):
-        raise UsageError(f"--bits must be 8 or 6, got {args.bits}")
+    if args.bits is not None and args.bits not in (8, 6, 4):
+        raise UsageError(f"--bits must be 8, 6 or 4, got {args.bits}")
+    if args.eval_dir == "" and args.model != "digits":
+        raise UsageError(f"--eval needs a labelled ImageFolder DIR for {args.model} (only digits has a built-in test split)")
     if args.calib_images < 1:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
     if args.max_rows < 1:
@@ -90,13 +92,24 @@ def run(args: argparse.Namespace) -> int:
         clock = now
 
     try:
-        loaded = models.load(args.model, args.checkpoint, args.seed)
+        trained = checkpoint.load_model(args.model, Path(args.checkpoint)) if args.checkpoint and checkpoint.is_train_checkpoint(Path(args.checkpoint)) else None
+        loaded = trained.loaded if trained else models.load(args.model, args.checkpoint, args.seed)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if trained and trained.bits is not None:
+        if args.bits not in (None, trained.bits):
+            raise UsageError(f"--bits {args.bits}: the checkpoint {args.checkpoint} was trained at {trained.bits} bits")
+        args.bits = trained.bits
+    args.bits = args.bits or 8
     report(f"model: {args.model} ({loaded.timm_name}), W{args.bits}A{args.bits}, residual stream 16-bit")
     report(loaded.describe())
     try:
-        calib = data.image_folder(args.data, loaded.model, args.calib_images) if args.data else data.synthetic(args.calib_images, args.seed)
+        if args.data:
+            calib = data.image_folder(args.data, loaded.model, args.calib_images)
+        elif args.model == "digits":
+            calib = digits.images("calibration", args.calib_images)
+        else:
+            calib = data.synthetic(args.calib_images, args.seed)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     report(f"calibration: {calib.description}")
@@ -108,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         report(f"plan: {args.plan}")
+    elif trained and trained.plan is not None:
+        plan = trained.plan
+        report("plan: the training checkpoint's; its frozen scales replace calibration of the mixed model")
     lap("load model and data")
 
     progress = lambda line: print(f"  .. {line}", flush=True)  # noqa: E731
@@ -119,9 +135,12 @@ def run(args: argparse.Namespace) -> int:
     if plan is None:
         scores = sens.scores
         plan = choose(scores)
+    elif trained and plan == trained.plan and not args.plan:
+        scores = trained.scores(sens.scores)
     capture = vectors.CaptureProbe(args.max_rows) if args.out else None
     try:
-        mixed_logits, checker, mixed_model = pipeline.run_mixed(loaded.model, plan, args.bits, calib.images, BATCH_SIZE, progress, capture)
+        frozen = trained.scales if trained and trained.plan == plan else None
+        mixed_logits, checker, mixed_model = pipeline.run_mixed(loaded.model, plan, args.bits, calib.images, BATCH_SIZE, progress, capture, frozen)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     lap("calibrate and run mixed model")
@@ -151,11 +170,16 @@ def run(args: argparse.Namespace) -> int:
     report("* FQ-ViT has no integer GELU: its uniform model keeps GELU in float, as upstream")
     lap("report")
 
-    if args.eval_dir:
+    if args.eval_dir is not None:
         try:
-            count, labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
+            if args.eval_dir == "":
+                test = digits.load("test")
+                count, labelled, where = len(test.labels), test.batches(BATCH_SIZE), test.describe()
+            else:
+                count, labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
+                where = f"labelled images from {args.eval_dir}"
             report()
-            report(f"evaluation: {count} labelled images from {args.eval_dir}")
+            report(f"evaluation: {count} {where}")
             named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods}, "mixed": mixed_model}
             for model in named.values():
                 pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
@@ -163,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         for name, acc in accuracy.items():
-            report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
+            report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} % of {count}")
         lap("evaluate")
 
     exact = sum(1 for n in kinds if n in checker.checks and checker.checks[n].exact)
