@@ -177,9 +177,9 @@ def run(args: argparse.Namespace) -> int:
                 count, labelled, where = len(test.labels), test.batches(BATCH_SIZE), test.describe()
             else:
                 count, labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
-                where = f"labelled images from {args.eval_dir}"
+                where = f"{count} labelled images from {args.eval_dir}"
             report()
-            report(f"evaluation: {count} {where}")
+            report(f"evaluation: {where}")
             named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods}, "mixed": mixed_model}
             for model in named.values():
                 pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath

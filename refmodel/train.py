@@ -102,7 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calib-images", type=int, help=f"calibration images for QAT (default {DEFAULT_CALIB_IMAGES})")
     parser.add_argument("--seed", type=int, help="seed of initialisation, data order and augmentation (default 0)")
     parser.add_argument("--workers", type=int, default=4, help="data loader workers for --data (default 4)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
+    parser.add_argument("--device", choices=("cpu", "cuda"), help="float training: cuda when available (default); QAT: cpu only")
     parser.add_argument("--steps-per-epoch", type=int, help="stop each epoch after this many updates (smoke tests; default: the whole training set)")
     parser.add_argument("--stop-after", type=int, help="stop after this epoch, the schedule still spanning --epochs (continue with --resume)")
     parser.add_argument("--quiet", action="store_true", help="only the per-epoch lines")
@@ -140,6 +140,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--resume {args.resume}: no {TRAIN_STATE} there (not a training output directory)")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: CUDA is not available")
+    if args.device == "cuda" and not args.float_only and args.resume is None:
+        raise UsageError("--device cuda: QAT runs on the CPU (the integer datapath moves tensors through NumPy); use --device cpu")
 
 
 def recipe_for(args: argparse.Namespace) -> Recipe:
@@ -162,9 +164,9 @@ class World:
         return self.rank == 0
 
 
-def init_world(device: str | None) -> World:
+def init_world(device: str) -> World:
     """One process, or the DDP group ``torchrun`` describes (``WORLD_SIZE``, ``RANK``)."""
-    cuda = torch.cuda.is_available() if device is None else device == "cuda"
+    cuda = device == "cuda"
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size > 1:
         import torch.distributed as dist
@@ -190,6 +192,34 @@ def all_sum(world: World, values: list[float]) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=world.device)
     dist.all_reduce(t)
     return t.tolist()
+
+
+def replica_digest(model: nn.Module, qmodel: nn.Module | None) -> str:
+    """sha256 over every weight and (for QAT) every frozen quantizer scale, by name."""
+    import hashlib
+
+    from refmodel.quant.state import quantizer_state
+
+    digest = hashlib.sha256()
+    tensors = dict(model.state_dict())
+    if qmodel is not None:
+        tensors.update({"quant:" + k: v for k, v in quantizer_state(qmodel).items()})
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(tensors[name].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_replicas(world: World, digest: str) -> None:
+    """Every DDP process must hold the same weights and scales; ``RuntimeError`` if not."""
+    if world.size == 1:
+        return
+    import torch.distributed as dist
+
+    digests: list[str | None] = [None] * world.size
+    dist.all_gather_object(digests, digest)
+    if len(set(digests)) != 1:
+        raise RuntimeError("DDP replicas differ: " + ", ".join(f"rank {r} {d[:16]}" for r, d in enumerate(digests)))
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -353,7 +383,7 @@ def fmt_time(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    world = init_world(args.device)
+    world = init_world(args.device or ("cuda" if args.float_only and torch.cuda.is_available() else "cpu"))
     say = (lambda line: print(line, flush=True)) if world.main else (lambda line: None)
     resume_state = None
     if args.resume:
@@ -486,10 +516,15 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row)
         say(f"epoch {epoch + 1}/{epochs}: train loss {row['train_loss']}, val top-1 {row['val_top1']} % ({seen} images), "
             f"{row['seconds']} s, ETA {fmt_time(elapsed / done * (total - done))}")
+        qmodel = None if bits is None else (net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net)
+        digest = replica_digest(model, qmodel)
+        check_replicas(world, digest)
         if world.main:
             save(out, args, epochs, epoch + 1, updates, rows, model, plan, bits, net, optimizer)
     if not rows:
         raise UsageError(f"--resume {out}: the run already finished its {epochs} epochs")
+    if world.size > 1:
+        say(f"replicas: all {world.size} processes hold identical weights and scales (sha256 {digest[:16]}...)")
     stopped = f" (stopped; continue with --resume {out})" if last < epochs else ""
     say(f"trained {args.model} {plan_label}: val top-1 {rows[-1]['val_top1']} % ({rows[-1]['val_images']} images) after {last} of {epochs} epochs{stopped}; wrote {out}/{MODEL_FILE}")
     if world.size > 1:
