@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         for name, acc in accuracy.items():
-            report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} % of {count}")
+            report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
         lap("evaluate")
 
     exact = sum(1 for n in kinds if n in checker.checks and checker.checks[n].exact)

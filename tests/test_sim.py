@@ -63,8 +63,8 @@ def test_unknown_model_lists_the_known_ones():
     assert "unknown model 'resnet50'; known models: deit_t, deit_s" in _fails("resnet50")
 
 
-def test_bits_other_than_6_or_8():
-    assert "--bits must be 8 or 6, got 4" in _fails("deit_t", "--bits", "4")
+def test_bits_other_than_8_6_or_4():
+    assert "--bits must be 8, 6 or 4, got 5" in _fails("deit_t", "--bits", "5")
 
 
 def test_empty_or_missing_data_directory(tmp_path):
@@ -103,3 +103,7 @@ def test_eval_reports_top1_of_every_plan_on_a_labelled_folder(tmp_path, capsys):
     for line in top1:
         value = float(line.split()[-2])
         assert value in (0.0, 25.0, 50.0, 75.0, 100.0)
+
+
+def test_eval_without_a_directory_is_for_digits_only():
+    assert "--eval needs a labelled ImageFolder DIR for deit_t" in _fails("deit_t", "--eval")
