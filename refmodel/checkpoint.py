@@ -108,7 +108,9 @@ class TrainedModel:
     def scores(self, measured: list[SlotScores]) -> list[SlotScores]:
         """``measured`` (the run's :class:`refmodel.plan.SlotScores`) with every choice fixed to
         the checkpoint's plan, so a written plan document names the methods that ran."""
-        return [_Fixed(s.name, s.kind, s.scores, self.plan[s.name]) for s in measured]
+        from refmodel.search import with_choices
+
+        return with_choices(measured, self.plan)
 
 
 def load_model(name: str, path: Path) -> TrainedModel:
@@ -126,13 +128,3 @@ def load_model(name: str, path: Path) -> TrainedModel:
     loaded = models.LoadedModel(name, timm_name, model.eval(), "checkpoint", path, models.sha256_of(path), None)
     return TrainedModel(loaded, ckpt.bits, ckpt.plan, ckpt.scales)
 
-
-class _Fixed(SlotScores):
-    """Scores whose choice is given, not the argmax."""
-
-    def __init__(self, name: str, kind: str, scores: dict, method: str) -> None:
-        super().__init__(name, kind, scores)
-        self.method = method
-
-    def choice(self) -> str:
-        return self.method

@@ -46,6 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
+    parser.add_argument("--plan-search", action="store_true", help="search a plan by the logits SQNR on the calibration images, starting from the dSQNR plan (refmodel.search)")
     parser.add_argument("--eval", dest="eval_dir", nargs="?", const="", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, the test split")
     return parser.parse_args(argv)
 
@@ -137,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
         plan = choose(scores)
     elif trained and plan == trained.plan and not args.plan:
         scores = trained.scores(sens.scores)
+    searched = None
+    if args.plan_search:
+        from refmodel import search
+
+        searched = search.search(loaded.model, plan, kinds, args.bits, calib.images, sens.float_logits, BATCH_SIZE, progress)
+        start_plan, plan = plan, searched.plan
+        scores = search.with_choices(scores, plan)
+        lap("plan search")
     capture = vectors.CaptureProbe(args.max_rows) if args.out else None
     try:
         frozen = trained.scales if trained and trained.plan == plan else None
@@ -166,7 +175,12 @@ def run(args: argparse.Namespace) -> int:
     for method in methods:
         label = "uniform " + method + ("*" if method == "fqvit" else "")
         report(f"{label:<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, sens.logits[method])):>15} {pipeline.top1_agreement(sens.float_logits, sens.logits[method]):>16.3f}")
+    if searched is not None:
+        report(f"{'mixed (dSQNR)':<14} {fmt_db(searched.start_score):>15}")
     report(f"{'mixed':<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, mixed_logits)):>15} {pipeline.top1_agreement(sens.float_logits, mixed_logits):>16.3f}")
+    if searched is not None:
+        report(f"plan search: {len(searched.trials)} trials, {searched.passes} passes, {sum(1 for n in plan if plan[n] != start_plan[n])} slots changed; "
+               f"logits SQNR on the calibration images {fmt_db(searched.start_score)} -> {fmt_db(searched.score)} dB")
     report("* FQ-ViT has no integer GELU: its uniform model keeps GELU in float, as upstream")
     lap("report")
 
@@ -181,6 +195,11 @@ def run(args: argparse.Namespace) -> int:
             report()
             report(f"evaluation: {where}")
             named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods}, "mixed": mixed_model}
+            if searched is not None:
+                dsqnr_model = pipeline.quantized_model(loaded.model, start_plan, args.bits)
+                pipeline.set_datapath(dsqnr_model, "numba")
+                pipeline.calibrate(dsqnr_model, calib.images, BATCH_SIZE)
+                named["mixed (dSQNR)"] = dsqnr_model
             for model in named.values():
                 pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
             accuracy = pipeline.evaluate(named, labelled, progress)
@@ -197,7 +216,10 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         with vectors.Staging(out) as stage:
             calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
-            write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, scores))
+            document = plan_document(args.model, args.bits, loaded.sha256, calibration, scores)
+            if searched is not None:
+                document["search"] = searched.document()
+            write_plan(stage / "plan.json", document)
             entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
             (stage / "report.txt").write_text("\n".join(report.lines + [final]) + "\n")
             vectors.write_manifest(
