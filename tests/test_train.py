@@ -147,3 +147,24 @@ def test_a_plan_for_another_model_is_refused(tmp_path, capsys, float_run):
 def test_out_is_not_overwritten_without_force(tmp_path, capsys, float_run):
     code = train.main(["digits", "--float", "--out", str(float_run)])
     assert code == 2 and "exists and is not empty (use --force" in capsys.readouterr().err
+
+
+def test_imagefolder_training_uses_the_spec_recipe(tmp_path, capsys):
+    """--data: timm's training transform with RandAugment, Mixup/CutMix, the spec's AdamW."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for label in ("n01", "n02"):
+            (tmp_path / "data" / split / label).mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "data" / split / label / f"{i}.png")
+    out = tmp_path / "out"
+    argv = ["deit_t", "--float", "--data", str(tmp_path / "data"), "--epochs", "1", "--batch-size", "2", "--steps-per-epoch", "1", "--workers", "0", "--out", str(out)]
+    assert train.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "lr=1e-06, weight_decay=0.0001" in text and "mixup=0.8, cutmix=1.0, auto_augment='rand-m9-mstd0.5-inc1'" in text
+    rows = _log(out)
+    assert len(rows) == 1 and rows[0]["val_images"] == "4" and rows[0]["updates"] == "1"
+    assert checkpoint.read(out / train.MODEL_FILE).model == "deit_t"
