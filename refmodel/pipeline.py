@@ -193,26 +193,36 @@ class Sensitivity:
     float_logits: torch.Tensor
     logits: dict[str, torch.Tensor] = field(default_factory=dict)
     models: dict[str, torch.nn.Module] = field(default_factory=dict)  # "float" and one per method
+    refused: dict[str, str] = field(default_factory=dict)  # method -> why its uniform model could not be built
 
 
 def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_size: int, progress: Progress) -> Sensitivity:
-    """Calibrate one uniform copy per method, then measure every slot's SQNR in and out."""
+    """Calibrate one uniform copy per method, then measure every slot's SQNR in and out.
+
+    A method whose uniform copy refuses a calibrated scale is left out (``refused`` says why)
+    and is no candidate of any slot; ``ValueError`` when a slot is left with none."""
     kinds = slot_kinds(model)
     float_model = quantized_model(model, uniform_plan(kinds, "ivit"), bits)
     float_model.quantized = False
-    copies = {}
+    copies, refused = {}, {}
     for method in METHODS:
         start = time.perf_counter()
-        copies[method] = quantized_model(model, uniform_plan(kinds, method), bits)
-        set_datapath(copies[method], "numba")
-        calibrate(copies[method], images, batch_size)
+        copy = quantized_model(model, uniform_plan(kinds, method), bits)
+        set_datapath(copy, "numba")
+        try:
+            calibrate(copy, images, batch_size)
+        except ValueError as exc:  # a scale the method cannot represent (4 bits, say): one line naming the slot
+            refused[method] = str(exc)
+            progress(f"uniform {method} model refused: {exc}")
+            continue
+        copies[method] = copy
         progress(f"calibrated uniform {method} model ({time.perf_counter() - start:.1f} s)")
     recorder = SlotRecorder()
     set_probe(float_model, recorder)
-    probes = {m: SQNRProbe(recorder) for m in METHODS}
+    probes = {m: SQNRProbe(recorder) for m in copies}
     for method, copy in copies.items():
         set_probe(copy, probes[method])
-    float_logits, logits = [], {m: [] for m in METHODS}
+    float_logits, logits = [], {m: [] for m in copies}
     with torch.no_grad():
         for i, batch in enumerate(batches(images, batch_size)):
             float_logits.append(float_model(batch))
@@ -222,14 +232,16 @@ def sensitivity(model: torch.nn.Module, bits: int, images: torch.Tensor, batch_s
     scores = []
     for name, kind in kinds.items():
         entry = SlotScores(name, kind)
-        for method in CANDIDATES[kind]:
+        for method in (m for m in CANDIDATES[kind] if m in copies):
             s_in, s_out = probes[method].inputs[name].sqnr_db(), probes[method].outputs[name].sqnr_db()
             entry.scores[method] = {"sqnr_in": s_in, "sqnr_out": s_out, "dsqnr": delta_sqnr(s_in, s_out)}
+        if not entry.scores:
+            raise ValueError(f"slot {name}: every {kind} method refused its scales at {bits} bits ({'; '.join(refused.values())})")
         scores.append(entry)
     set_probe(float_model, None)
     for copy in copies.values():
         set_probe(copy, None)
-    return Sensitivity(scores, torch.cat(float_logits), {m: torch.cat(v) for m, v in logits.items()}, {"float": float_model, **copies})
+    return Sensitivity(scores, torch.cat(float_logits), {m: torch.cat(v) for m, v in logits.items()}, {"float": float_model, **copies}, refused)
 
 
 def run_mixed(

@@ -174,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
     report(f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}")
     for method in methods:
         label = "uniform " + method + ("*" if method == "fqvit" else "")
+        if method in sens.refused:
+            report(f"{label:<14} refused: {sens.refused[method]}")
+            continue
         report(f"{label:<14} {fmt_db(pipeline.logits_sqnr(sens.float_logits, sens.logits[method])):>15} {pipeline.top1_agreement(sens.float_logits, sens.logits[method]):>16.3f}")
     if searched is not None:
         report(f"{'mixed (dSQNR)':<14} {fmt_db(searched.start_score):>15}")
@@ -194,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
                 where = f"{count} labelled images from {args.eval_dir}"
             report()
             report(f"evaluation: {where}")
-            named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods}, "mixed": mixed_model}
+            named = {"float": sens.models["float"], **{f"uniform {m}": sens.models[m] for m in methods if m in sens.models}, "mixed": mixed_model}
             if searched is not None:
                 dsqnr_model = pipeline.quantized_model(loaded.model, start_plan, args.bits)
                 pipeline.set_datapath(dsqnr_model, "numba")
