@@ -53,3 +53,18 @@ def test_the_digits_model_is_a_standard_vit_the_wrappers_take():
     assert len(kinds) == 4 * 4 + 1
     images = digits.preprocess(np.zeros((2, 8, 8), np.float32))
     assert model(images).shape == (2, digits.CLASSES)
+
+
+def test_models_load_finds_the_trained_digits_weights(tmp_path, monkeypatch):
+    from refmodel import checkpoint
+
+    monkeypatch.setenv("REFMODEL_CACHE", str(tmp_path))
+    assert models.load("digits", seed=4).source == "seeded"
+    trained = models.create(models.resolve("digits"), 7)
+    path = digits.float_checkpoint()
+    assert path == tmp_path / "digits" / "float" / "model.safetensors"
+    checkpoint.write(path, checkpoint.TrainCheckpoint("digits", "float", trained.state_dict(), 40))
+    loaded = models.load("digits", seed=4)
+    assert loaded.source == "checkpoint" and loaded.path == path
+    for key, value in trained.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value), key
