@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from refmodel.data import Images
+
 TIMM_NAME = "vit_digits_patch2_12"
 IMAGE_SIZE = 12
 CLASSES = 10
@@ -118,10 +120,8 @@ def load(split: str) -> Split:
     return Split(split, preprocess(images[index]), torch.from_numpy(labels[index]))
 
 
-def images(split: str, limit: int | None = None) -> "Images":  # noqa: F821
+def images(split: str, limit: int | None = None) -> Images:
     """The first ``limit`` images of a split as calibration :class:`refmodel.data.Images`."""
-    from refmodel.data import Images
-
     part = load(split)
     n = len(part.labels) if limit is None else min(limit, len(part.labels))
     return Images(part.images[:n], part.labels[:n], f"{n} of the {part.describe()}")

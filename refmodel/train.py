@@ -29,12 +29,14 @@ import csv
 import json
 import math
 import os
+import random
 import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -480,13 +482,10 @@ def run(args: argparse.Namespace) -> int:
     done = 0
     for epoch in range(start_epoch, last):
         sampler.set_epoch(epoch)
-        if mixup is not None:
-            import numpy as np
-            import random
-
-            np.random.seed(epoch_seed(args.seed, epoch, world.rank) % 2**32)
-            random.seed(epoch_seed(args.seed, epoch, world.rank))
-        torch.manual_seed(epoch_seed(args.seed, epoch, world.rank))  # stochastic depth
+        seed = epoch_seed(args.seed, epoch, world.rank)
+        np.random.seed(seed % 2**32)  # timm's Mixup draws from NumPy
+        random.seed(seed)  # torchvision's RandAugment draws from Python's random (workers: seeded by PyTorch)
+        torch.manual_seed(seed)  # stochastic depth, dropout
         loss_sum = loss_count = 0.0
         epoch_start = time.perf_counter()
         for step, (images, labels) in zip(range(steps), loader):
