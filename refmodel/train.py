@@ -325,6 +325,8 @@ def resolve_plan(args: argparse.Namespace, model: nn.Module, bits: int, calibrat
     if name == "mixed":
         say("plan: measuring dSQNR of every slot (uniform I-BERT, FQ-ViT and I-ViT copies)")
         sens = _load_or_usage(lambda: pipeline.sensitivity(model, bits, calibration, CALIB_BATCH, lambda _: None))
+        for method, why in sens.refused.items():
+            say(f"plan: {method} is no candidate (its uniform model refused: {why})")
         return choose(sens.scores), plan_document(args.model, bits, "training start", calib_doc, sens.scores)
     path = Path(name)
     if not path.is_file():
