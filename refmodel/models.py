@@ -6,9 +6,11 @@ in this order of preference, from
 1. ``checkpoint``: a ``.pth``/``.pt`` (a plain state dict or DeiT's ``{"model": ...}``) or a
    ``.safetensors`` file, in timm's layout or the original DeiT/ViT/Swin layout (converted by
    timm's own checkpoint filter);
-2. the local timm / Hugging Face cache, when the pretrained file is already there (looked up
+2. for ``digits``, the float model ``python -m refmodel.train digits --float`` wrote
+   (:func:`refmodel.digits.float_checkpoint`), when it exists;
+3. the local timm / Hugging Face cache, when the pretrained file is already there (looked up
    offline: no network wait);
-3. a seeded initialisation (``torch.manual_seed(seed)`` around timm's own init).
+4. a seeded initialisation (``torch.manual_seed(seed)`` around timm's own init).
 
 The returned :class:`LoadedModel` says which one it used; callers print it. A wrong or
 corrupt checkpoint raises ``ValueError`` naming the file and the first mismatching key or
@@ -33,6 +35,7 @@ MODELS = {
     "vit_b": "vit_base_patch16_224",
     "swin_t": "swin_tiny_patch4_window7_224",
     "swin_s": "swin_small_patch4_window7_224",
+    "digits": "vit_digits_patch2_12",  # refmodel.digits: a small ViT for the digits data set
 }
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -159,6 +162,8 @@ def create(timm_name: str, seed: int) -> torch.nn.Module:
     """A timm model with its own initialisation, made deterministic by ``seed``."""
     import timm
 
+    from refmodel import digits  # noqa: F401  (registers the digits model with timm)
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = timm.create_model(timm_name, pretrained=False)
@@ -173,6 +178,13 @@ def load(name: str, checkpoint: str | Path | None = None, seed: int = 0) -> Load
         path = Path(checkpoint)
         apply_state_dict(model, read_state_dict(path), path)
         return LoadedModel(name, timm_name, model.eval(), "checkpoint", path, sha256_of(path), None)
+    if name == "digits":
+        from refmodel import digits
+
+        trained = digits.float_checkpoint()
+        if trained.is_file():
+            apply_state_dict(model, read_state_dict(trained), trained)
+            return LoadedModel(name, timm_name, model.eval(), "checkpoint", trained, sha256_of(trained), None)
     cached = cached_pretrained(timm_name)
     if cached is not None:
         apply_state_dict(model, read_state_dict(cached), cached)

@@ -200,6 +200,7 @@ class Sensitivity:
     float_logits: torch.Tensor
     logits: dict[str, torch.Tensor] = field(default_factory=dict)
     models: dict[str, torch.nn.Module] = field(default_factory=dict)  # "float" and one per method
+    refused: dict[str, str] = field(default_factory=dict)  # method -> why its uniform model could not be built
 
 
 def float_model_of(model: torch.nn.Module, bits: int) -> torch.nn.Module:
@@ -222,22 +223,31 @@ def sensitivity(
     model: torch.nn.Module, bits: int, images: torch.Tensor, batch_size: int, progress: Progress, methods: tuple[str, ...] = METHODS
 ) -> Sensitivity:
     """Calibrate one uniform copy per method of ``methods``, then measure every slot's SQNR in
-    and out for the methods that have an op of its kind."""
+    and out for the methods that have an op of its kind.
+
+    A method whose uniform copy refuses a calibrated scale is left out (``refused`` says why)
+    and is no candidate of any slot; ``ValueError`` when a slot is left with none."""
     kinds = slot_kinds(model)
     float_model = float_model_of(model, bits)
-    copies = {}
+    copies, refused = {}, {}
     for method in methods:
         start = time.perf_counter()
-        copies[method] = quantized_model(model, uniform_plan(kinds, method), bits)
-        set_datapath(copies[method], "numba")
-        calibrate(copies[method], images, batch_size)
+        copy = quantized_model(model, uniform_plan(kinds, method), bits)
+        set_datapath(copy, "numba")
+        try:
+            calibrate(copy, images, batch_size)
+        except ValueError as exc:  # a scale the method cannot represent (4 bits, say): one line naming the slot
+            refused[method] = str(exc)
+            progress(f"uniform {method} model refused: {exc}")
+            continue
+        copies[method] = copy
         progress(f"calibrated uniform {method} model ({time.perf_counter() - start:.1f} s)")
     recorder = SlotRecorder()
     set_probe(float_model, recorder)
-    probes = {m: SQNRProbe(recorder) for m in methods}
+    probes = {m: SQNRProbe(recorder) for m in copies}
     for method, copy in copies.items():
         set_probe(copy, probes[method])
-    float_logits, logits = [], {m: [] for m in methods}
+    float_logits, logits = [], {m: [] for m in copies}
     with torch.no_grad():
         for i, batch in enumerate(batches(images, batch_size)):
             float_logits.append(float_model(batch))
@@ -248,24 +258,34 @@ def sensitivity(
     scores = []
     for name, kind in kinds.items():
         entry = SlotScores(name, kind)
-        for method in registry.candidates(kind, methods):
+        for method in (m for m in registry.candidates(kind, methods) if m in copies):
             s_in, s_out = probes[method].inputs[name].sqnr_db(), probes[method].outputs[name].sqnr_db()
             entry.scores[method] = {"sqnr_in": s_in, "sqnr_out": s_out, "dsqnr": delta_sqnr(s_in, s_out)}
+        if not entry.scores:
+            raise ValueError(f"slot {name}: every {kind} method refused its scales at {bits} bits ({'; '.join(refused.values())})")
         scores.append(entry)
     set_probe(float_model, None)
     for copy in copies.values():
         set_probe(copy, None)
-    return Sensitivity(scores, torch.cat(float_logits), {m: torch.cat(v) for m, v in logits.items()}, {"float": float_model, **copies})
+    return Sensitivity(scores, torch.cat(float_logits), {m: torch.cat(v) for m, v in logits.items()}, {"float": float_model, **copies}, refused)
 
 
 def run_mixed(
-    model: torch.nn.Module, plan: dict[str, str], bits: int, images: torch.Tensor, batch_size: int, progress: Progress, capture=None
+    model: torch.nn.Module, plan: dict[str, str], bits: int, images: torch.Tensor, batch_size: int, progress: Progress, capture=None,
+    frozen: dict[str, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, NumbaCheckProbe, torch.nn.Module]:
-    """Calibrate and run the mixed model, checking every slot against its Numba kernel."""
+    """Calibrate and run the mixed model, checking every slot against its Numba kernel.
+    ``frozen`` (a trained model's quantizer state) replaces the calibration."""
     mixed = quantized_model(model, plan, bits)
     set_datapath(mixed, "numba")
-    calibrate(mixed, images, batch_size)
-    progress("calibrated mixed model")
+    if frozen is None:
+        calibrate(mixed, images, batch_size)
+        progress("calibrated mixed model")
+    else:
+        from refmodel.quant.state import load_quantizer_state
+
+        load_quantizer_state(mixed, frozen, "checkpoint")
+        progress("mixed model frozen at the checkpoint's scales")
     set_datapath(mixed, "twin")
     checker = NumbaCheckProbe()
     set_probe(mixed, ProbeGroup(checker, capture))

@@ -29,7 +29,7 @@ from typing import Iterator
 
 import torch
 
-from refmodel import cli, data, methods, models, outdir, pipeline, vectors
+from refmodel import checkpoint, cli, data, digits, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
 from refmodel.plan import SlotScores, choose, plan_document, read_plan, write_plan
 
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     path = cli.nonempty_path
     parser.add_argument("model", help=f"model short name: {', '.join(models.MODELS)}")
-    parser.add_argument("--bits", type=int, default=8, help="weight and activation width, 8 or 6 (residual stream stays 16; default 8)")
+    parser.add_argument("--bits", type=int, default=None, help="weight and activation width, 8, 6 or 4 (residual stream stays 16; default 8, or a training checkpoint's)")
     parser.add_argument("--checkpoint", type=path, help="weights file (.pth or .safetensors, timm or original DeiT/Swin layout)")
     parser.add_argument("--data", type=path, help="ImageFolder directory of calibration images (default: seeded synthetic images)")
     parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES, help=f"number of calibration images (default {DEFAULT_CALIB_IMAGES})")
@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true", help="let --out replace an existing file or directory that is not a refmodel export")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
-    parser.add_argument("--eval", dest="eval_dir", type=path, help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan")
+    parser.add_argument("--plan-search", action="store_true", help="search a plan by the logits SQNR on the calibration images, starting from the dSQNR plan (refmodel.search)")
+    parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const="", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, its test split")
     return parser.parse_args(argv)
 
 
@@ -70,8 +71,10 @@ def check_args(args: argparse.Namespace) -> None:
     """Every check that needs no model: raises :class:`UsageError` (or ``outdir.Refused``)."""
     if args.model not in models.MODELS:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
-    if args.bits not in (6, 8):
-        raise UsageError(f"--bits must be 8 or 6, got {args.bits}")
+    if args.bits is not None and args.bits not in (8, 6, 4):
+        raise UsageError(f"--bits must be 8, 6 or 4, got {args.bits}")
+    if args.eval_dir == "" and args.model != "digits":
+        raise UsageError(f"--eval needs a labelled ImageFolder DIR for {args.model} (only digits has a built-in test split)")
     if args.calib_images < 1:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
     if args.max_rows < 1:
@@ -128,9 +131,10 @@ class Inputs:
     loaded: models.LoadedModel
     calib: data.Images
     kinds: dict[str, str]
-    plan: dict[str, str] | None = None  # from --plan
+    plan: dict[str, str] | None = None  # from --plan, or a QAT checkpoint's
     plan_scores: list[SlotScores] = field(default_factory=list)  # the scores stored in the plan file
-    labelled: tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor]]] | None = None  # --eval: count, lazy batches
+    frozen: dict[str, torch.Tensor] | None = None  # a QAT checkpoint's quantizer state, for its own plan
+    labelled: tuple[str, Iterator[tuple[torch.Tensor, torch.Tensor]]] | None = None  # --eval: what, lazy batches
 
 
 @dataclass
@@ -145,6 +149,7 @@ class Results:
     mixed_model: torch.nn.Module
     checker: pipeline.NumbaCheckProbe
     sensitivity: pipeline.Sensitivity | None  # None: the uniform models were not measured
+    searched: search.SearchResult | None = None  # --plan-search: the search from the start plan
 
     @property
     def measured_scores(self) -> list[SlotScores] | None:
@@ -155,26 +160,50 @@ class Results:
         """The candidate methods whose uniform models were measured (none with --plan alone)."""
         return [] if self.sensitivity is None else [m for m in self.sensitivity.models if m != "float"]
 
+    @property
+    def refused_methods(self) -> dict[str, str]:
+        """Candidate methods whose uniform model refused a calibrated scale, and why."""
+        return {} if self.sensitivity is None else self.sensitivity.refused
+
 
 def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
     """The model, the calibration images and the plan file; their problems are usage errors."""
     with cli.bad_input():
-        loaded = models.load(args.model, args.checkpoint, args.seed)
+        trained = checkpoint.load_model(args.model, args.checkpoint) if args.checkpoint and checkpoint.is_train_checkpoint(args.checkpoint) else None
+        loaded = trained.loaded if trained else models.load(args.model, args.checkpoint, args.seed)
+    if trained and trained.bits is not None:
+        if args.bits not in (None, trained.bits):
+            raise UsageError(f"--bits {args.bits}: the checkpoint {args.checkpoint} was trained at {trained.bits} bits")
+        args.bits = trained.bits
+    args.bits = args.bits or 8
     report(f"model: {args.model} ({loaded.timm_name}), W{args.bits}A{args.bits}, residual stream 16-bit")
     report(loaded.describe())
     with cli.bad_input():
-        calib = data.image_folder(args.data, loaded.model, args.calib_images) if args.data else data.synthetic(args.calib_images, args.seed)
+        if args.data:
+            calib = data.image_folder(args.data, loaded.model, args.calib_images)
+        elif args.model == "digits":
+            calib = digits.images("calibration", args.calib_images)
+        else:
+            calib = data.synthetic(args.calib_images, args.seed)
     report(f"calibration: {calib.description}")
     inputs = Inputs(loaded, calib, pipeline.slot_kinds(loaded.model))
+    if trained and trained.plan is not None:
+        inputs.plan, inputs.frozen = trained.plan, trained.scales
+        if args.plan is None:
+            report("plan: the training checkpoint's; its frozen scales replace calibration of the mixed model")
     if args.plan is not None:
         with cli.bad_input():
             inputs.plan, inputs.plan_scores = read_plan(args.plan, args.model, inputs.kinds, bits=args.bits)
         print(f"plan: {args.plan}", flush=True)
         # report.txt does not depend on where the plan file lies, so a rerun from plan.json reproduces it
         report.lines.append("plan: read from --plan" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
-    if args.eval_dir is not None:
+    if args.eval_dir == "":
+        test = digits.load("test")
+        inputs.labelled = (test.describe(), test.batches(BATCH_SIZE))
+    elif args.eval_dir is not None:
         with cli.bad_input():
-            inputs.labelled = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
+            count, batches = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
+        inputs.labelled = (f"{count} labelled images from {args.eval_dir}", batches)
     return inputs
 
 
@@ -191,10 +220,16 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
         float_model, float_logits = pipeline.float_reference(model, args.bits, images, BATCH_SIZE)
         timer.lap("run float model")
     plan = inputs.plan if inputs.plan is not None else choose(sens.scores)
-    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture)
+    searched = None
+    if args.plan_search:
+        searched = search.search(model, plan, inputs.kinds, args.bits, images, float_logits, BATCH_SIZE, progress)
+        plan = searched.plan
+        timer.lap("plan search")
+    frozen = inputs.frozen if inputs.frozen is not None and plan == inputs.plan else None
+    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture, frozen)
     timer.lap("calibrate and run mixed model")
     timer.seconds["Numba check (inside mixed run)"] = checker.seconds
-    return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, sens)
+    return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, sens, searched)
 
 
 def slot_table(kinds: dict[str, str], results: Results) -> list[str]:
@@ -235,19 +270,36 @@ def logits_table(results: Results) -> list[str]:
     rows["mixed"] = results.mixed_logits
     ref = results.float_logits
     lines = [f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}"]
+    lines += [f"{'uniform ' + m:<14} refused: {why}" for m, why in results.refused_methods.items()]
+    if results.searched is not None:
+        lines.append(f"{'mixed (dSQNR)':<14} {fmt_db(results.searched.start_score):>15}")
     lines += [f"{label:<14} {fmt_db(pipeline.logits_sqnr(ref, logits)):>15} {pipeline.top1_agreement(ref, logits):>16.3f}" for label, logits in rows.items()]
+    if results.searched is not None:
+        found = results.searched
+        changed = sum(1 for n in found.plan if found.plan[n] != found.start[n])
+        lines.append(
+            f"plan search: {len(found.trials)} trials, {found.passes} passes, {changed} slots changed; "
+            f"logits SQNR on the calibration images {fmt_db(found.start_score)} -> {fmt_db(found.score)} dB"
+        )
     for m in no_gelu:
         lines.append(f"* {m} has no integer GELU: its uniform model keeps GELU in float" + (", as upstream" if m == "fqvit" else ""))
     return lines
 
 
-def evaluate(eval_dir: Path, count: int, labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], results: Results, report: Report) -> None:
-    """Top-1 accuracy of every model run on a labelled folder; an unreadable image is a usage
+def evaluate(
+    where: str, labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], results: Results, inputs: Inputs, bits: int, report: Report
+) -> None:
+    """Top-1 accuracy of every model run on labelled images; an unreadable image is a usage
     error, a failure of a model is not."""
     report()
-    report(f"evaluation: {count} labelled images from {eval_dir}")
+    report(f"evaluation: {where}")
     named = {"float": results.float_model}
     named.update({f"uniform {m}": results.sensitivity.models[m] for m in results.measured_methods})
+    if results.searched is not None:
+        start = pipeline.quantized_model(inputs.loaded.model, results.searched.start, bits)
+        pipeline.set_datapath(start, "numba")
+        pipeline.calibrate(start, inputs.calib.images, BATCH_SIZE)
+        named["mixed (dSQNR)"] = start
     named["mixed"] = results.mixed_model
     for model in named.values():
         pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
@@ -298,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
         report(line)
     timer.lap("report")
     if inputs.labelled is not None:
-        evaluate(args.eval_dir, *inputs.labelled, results, report)
+        evaluate(*inputs.labelled, results, inputs, args.bits, report)
         timer.lap("evaluate")
     kinds = inputs.kinds
     exact = sum(1 for n in kinds if n in results.checker.checks and results.checker.checks[n].exact)

@@ -82,8 +82,8 @@ def test_unknown_model_lists_the_known_ones():
     assert "unknown model 'resnet50'; known models: deit_t, deit_s" in _fails("resnet50")
 
 
-def test_bits_other_than_6_or_8():
-    assert "--bits must be 8 or 6, got 4" in _fails("deit_t", "--bits", "4")
+def test_bits_other_than_8_6_or_4():
+    assert "--bits must be 8, 6 or 4, got 5" in _fails("deit_t", "--bits", "5")
 
 
 def test_empty_or_missing_data_directory(tmp_path):
@@ -142,3 +142,7 @@ def test_eval_accuracy_of_the_float_model_equals_an_independent_count(tmp_path, 
     top1 = {" ".join(line.split()[2:-2]): float(line.split()[-2]) for line in lines if line.startswith("top-1 accuracy")}
     assert list(top1) == ["float", "uniform ibert", "uniform fqvit", "uniform ivit", "mixed"]
     assert top1["float"] == pytest.approx(expected, abs=0.005)  # printed with two decimals
+
+
+def test_eval_without_a_directory_is_for_digits_only():
+    assert "--eval needs a labelled ImageFolder DIR for deit_t" in _fails("deit_t", "--eval")

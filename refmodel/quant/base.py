@@ -21,8 +21,8 @@ class QuantModel(nn.Module):
     def __init__(self, model: nn.Module, bits: int, patch_proj: nn.Conv2d) -> None:
         super().__init__()
         check_supported(model)
-        if bits not in (6, 8):
-            raise ValueError(f"bits: must be 8 or 6, got {bits}")
+        if bits not in (8, 6, 4):
+            raise ValueError(f"bits: must be 8, 6 or 4, got {bits}")
         self.model = model
         self.bits = bits
         self.quantized = True

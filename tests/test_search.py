@@ -1,0 +1,51 @@
+"""The plan search: never worse than its start on the images it searched, deterministic, and
+its recorded scores are the plans' scores."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from refmodel import models, pipeline, search
+from refmodel.plan import uniform_plan
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = models.create(models.resolve("digits"), 3)
+    images = torch.randn((8, 1, 12, 12), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        float_logits = model(images)
+    kinds = pipeline.slot_kinds(model)
+    return model, images, float_logits, kinds
+
+
+def test_search_never_loses_and_is_deterministic(setup):
+    model, images, float_logits, kinds = setup
+    start = uniform_plan(kinds, "ivit")
+    slots = ["blocks.0.attn.softmax", "blocks.0.mlp.act", "blocks.1.norm1", "norm"]
+    first = search.search(model, start, kinds, 6, images, float_logits, 4, max_passes=1, slots=slots)
+    again = search.search(model, start, kinds, 6, images, float_logits, 4, max_passes=1, slots=slots)
+    assert first.score >= first.start_score
+    assert first.plan == again.plan and first.score == again.score
+    assert [(t.slot, t.method, t.score, t.kept) for t in first.trials] == [(t.slot, t.method, t.score, t.kept) for t in again.trials]
+    # every other candidate of every searched slot was tried once; nothing outside them changed
+    assert len(first.trials) == sum(len(search.CANDIDATES[kinds[s]]) - 1 for s in slots)
+    assert {n for n in kinds if first.plan[n] != start[n]} <= set(slots)
+    # the recorded scores are those of the plans, recomputed independently of the search loop
+    assert first.start_score == search.plan_score(model, start, 6, images, float_logits, 4)
+    assert first.score == search.plan_score(model, first.plan, 6, images, float_logits, 4)
+    kept = [t for t in first.trials if t.kept]
+    assert all(t.score is not None for t in kept)
+    if kept:
+        assert kept[-1].score == first.score and first.score > first.start_score
+    doc = first.document()
+    assert doc["start_logits_sqnr_db"] == first.start_score and len(doc["trials"]) == len(first.trials)
+
+
+def test_max_passes_is_checked(setup):
+    model, images, float_logits, kinds = setup
+    with pytest.raises(ValueError, match="max_passes: must be at least 1"):
+        search.search(model, uniform_plan(kinds, "ivit"), kinds, 8, images, float_logits, 4, max_passes=0)
