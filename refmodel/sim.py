@@ -32,6 +32,7 @@ import torch
 from refmodel import checkpoint, cli, data, digits, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
 from refmodel.plan import SlotScores, choose, plan_document, read_plan, write_plan
+from refmodel.quant.base import NETWORK_BITS
 
 DEFAULT_CALIB_IMAGES = 32
 DEFAULT_MAX_ROWS = 64
@@ -71,8 +72,8 @@ def check_args(args: argparse.Namespace) -> None:
     """Every check that needs no model: raises :class:`UsageError` (or ``outdir.Refused``)."""
     if args.model not in models.MODELS:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
-    if args.bits is not None and args.bits not in (8, 6, 4):
-        raise UsageError(f"--bits must be 8, 6 or 4, got {args.bits}")
+    if args.bits is not None and args.bits not in NETWORK_BITS:
+        raise UsageError(f"--bits must be one of {', '.join(map(str, NETWORK_BITS))}, got {args.bits}")
     if args.eval_dir == "" and args.model != "digits":
         raise UsageError(f"--eval needs a labelled ImageFolder DIR for {args.model} (only digits has a built-in test split)")
     if args.calib_images < 1:

@@ -43,6 +43,7 @@ import numpy as np
 from refmodel import cli, models, vectorset
 from refmodel.hexio import from_hex_text
 from refmodel.plan import read_plan
+from refmodel.quant.base import NETWORK_BITS
 from refmodel.quant.slots import CANDIDATES
 from refmodel.vectors import MANIFEST, _DIGEST_PLACEHOLDER, _manifest_digest
 
@@ -386,14 +387,15 @@ def check(directory: Path) -> tuple[Outcome, dict[str, Any] | None]:
     model, bits = manifest.get("model"), manifest.get("bits")
     if model not in models.MODELS:
         outcome.problems.append(f"{manifest_path}: field 'model': {model!r} is not a known model ({', '.join(models.MODELS)})")
-    if bits not in (6, 8) or isinstance(bits, bool):
-        outcome.problems.append(f"{manifest_path}: field 'bits': {bits!r}, expected 8 or 6")
+    if bits not in NETWORK_BITS or isinstance(bits, bool):
+        outcome.problems.append(f"{manifest_path}: field 'bits': {bits!r}, expected one of {', '.join(map(str, NETWORK_BITS))}")
     plan = manifest.get("plan")
     if not isinstance(plan, dict):
         outcome.problems.append(f"{manifest_path}: field 'plan': expected an object (slot -> method)")
         plan = {}
-    if outcome.problems:
+    if outcome.problems:  # nothing the manifest lists can be trusted: every slot counts as failed
         outcome.problems += file_problems
+        outcome.total = len(model_slots(model)) if model in models.MODELS else 0
         return outcome, manifest
     expected = model_slots(model)
     kinds = dict(expected)

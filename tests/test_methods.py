@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from refmodel import golden, methods, ops, pipeline, plan, sim, synthetic, vectors
+from refmodel import golden, methods, ops, pipeline, plan, sim, synthetic, vectorcheck
 from refmodel.ops import params
 from refmodel.ops.kernel import IntSpec, Kernel
 from refmodel.quant.slots import CANDIDATES, SOFTMAX_OUT_BITS, SWIN_SOFTMAX_OUT_BITS, GeluSlot, LayerNormSlot
@@ -182,9 +182,9 @@ def test_registered_method_reaches_the_slots_report_and_vectors(relu_method, tmp
     score = {"sqnr_in": 10.0, "sqnr_out": 10.0, "dsqnr": 0.0}
     slots = [{"name": n, "kind": k, "choice": choices[n], "scores": {choices[n]: score}} for n, k in model.items()]
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps({"format": plan.PLAN_FORMAT, "model": "deit_t", "slots": slots}))
+    path.write_text(json.dumps({"format": plan.PLAN_FORMAT, "model": "deit_t", "bits": 8, "slots": slots}))
     out = tmp_path / "out"
-    code = sim.main(["deit_t", "--methods", "ivit,relu", "--calib-images", "2", "--max-rows", "4", "--plan", str(path), "--out", str(out)])
+    code = sim.main(["deit_t", "--methods", "ivit,relu", "--calib-images", "2", "--max-rows", "4", "--plan", str(path), "--compare", "--out", str(out)])
     lines = capsys.readouterr().out.rstrip().splitlines()
     assert code == 0 and lines[-1] == "bit-exact slots: 49/49"
     assert any("dSQNR relu" in line for line in lines)
@@ -193,5 +193,5 @@ def test_registered_method_reaches_the_slots_report_and_vectors(relu_method, tmp
     manifest = json.loads((out / "manifest.json").read_text())
     relu_slots = [e for e in manifest["slots"] if e["method"] == "relu"]
     assert len(relu_slots) == 12 and all(e["op"] == "relu.gelu" for e in relu_slots)
-    checked, ok, total = vectors.check(out)
-    assert ok == total == 49, checked
+    outcome, _ = vectorcheck.check(out)
+    assert outcome.ok and outcome.ok_sets == outcome.total == 49, outcome.lines()

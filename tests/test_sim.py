@@ -95,7 +95,7 @@ def test_plan_for_another_model_or_with_an_unknown_method(tmp_path):
     doc = {"format": "refmodel-plan/1", "model": "swin_t", "bits": 8, "slots": []}
     (tmp_path / "other.json").write_text(json.dumps(doc))
     assert "plan is for model 'swin_t', not 'deit_t'" in _fails("deit_t", "--plan", str(tmp_path / "other.json"))
-    doc = {"format": "refmodel-plan/1", "model": "deit_t", "bits": 8, "slots": [{"name": "norm", "choice": "magic"}]}
+    doc = {"format": "refmodel-plan/1", "model": "deit_t", "bits": 8, "slots": [{"name": "norm", "kind": "layernorm", "choice": "magic"}]}
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     assert "unknown method 'magic'" in _fails("deit_t", "--plan", str(tmp_path / "bad.json"))
 

@@ -124,13 +124,17 @@ def test_a_wrong_expected_value_names_slot_element_input_expected_and_got(export
     assert "first at element 5: input" in message and "expected" in message and "got" in message
 
 
-def test_a_failed_run_leaves_nothing(tmp_path, monkeypatch):
+def test_a_failed_run_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """A failure in the middle of the export: exit status 1 (not a usage error), one line
+    naming the failure, and no trace of the output directory."""
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(vectors, "write_manifest", explode)
-    with pytest.raises(RuntimeError):
-        sim.main([*ARGS, "--out", str(tmp_path / "out")])
+    code = sim.main([*ARGS, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and "disk full" in err[0] and "Traceback" not in err[0]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -14,6 +14,9 @@ from refmodel.quant.qtensor import QTensor
 from refmodel.quant.slots import RESIDUAL_BITS, Slot
 from refmodel.quant.support import check_supported
 
+NETWORK_BITS = (8, 6, 4)
+"""The weight and activation widths a quantized model accepts (the residual stream stays 16)."""
+
 
 class QuantModel(nn.Module):
     """Base of ``QuantViT`` and ``QuantSwin``: subclasses build their modules and ``slots()``."""
@@ -21,8 +24,8 @@ class QuantModel(nn.Module):
     def __init__(self, model: nn.Module, bits: int, patch_proj: nn.Conv2d) -> None:
         super().__init__()
         check_supported(model)
-        if bits not in (8, 6, 4):
-            raise ValueError(f"bits: must be 8, 6 or 4, got {bits}")
+        if bits not in NETWORK_BITS:
+            raise ValueError(f"bits: must be one of {NETWORK_BITS}, got {bits}")
         self.model = model
         self.bits = bits
         self.quantized = True
