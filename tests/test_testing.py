@@ -46,18 +46,27 @@ def test_an_op_without_strategies_is_named_in_a_clear_error(monkeypatch):
 @given(data=st.data())
 def test_cases_are_accepted_in_width_and_both_datapaths_agree_on_them(name, data):
     case = data.draw(cases(name))
+    k = case.kernel
     assert isinstance(case, Case) and case.op == name
     rebuilt = ops.make(name, **case.params)
-    assert rebuilt.name == case.kernel.name == name
-    assert repr(rebuilt.config) == repr(case.kernel.config)
-    q = case.q
-    assert q.dtype == np.int64 and q.ndim == 2 and q.size > 0
-    assert case.kernel.in_spec.lo <= q.min() and q.max() <= case.kernel.in_spec.hi
-    if case.kernel.channels is not None:
-        assert q.shape[1] == case.kernel.channels
+    assert rebuilt.name == k.name == name
+    assert repr(rebuilt.config) == repr(k.config)
+    assert sorted(case.inputs) == sorted(k.inputs or ("x",))
+    for input_name, q in case.inputs.items():
+        assert q.ndim == 2 and q.size > 0
+        if input_name in k.in_specs:
+            spec = k.in_specs[input_name]
+            assert q.dtype == np.int64 and spec.lo <= q.min() and q.max() <= spec.hi, input_name
+        else:  # quantize: a finite real input
+            assert q.dtype.kind == "f" and np.isfinite(q).all()
+    if len(case.inputs) == 1:
+        assert case.q is next(iter(case.inputs.values()))
+        if k.channels is not None:
+            assert case.q.shape[1] == k.channels
     # The twin is an independent datapath: the scoreboard must find it equal to the reference.
-    report = compare(case.kernel, q, case.kernel.fakequant(torch.from_numpy(q)).numpy())
-    assert report.passed and report.vectors == q.size and report.mismatches == ()
+    twin = k.fakequant(**{n: torch.from_numpy(q) for n, q in case.inputs.items()}).numpy()
+    report = compare(k, case.inputs, twin)
+    assert report.passed and report.vectors == twin.size == case.expected().size and report.mismatches == ()
 
 
 @pytest.mark.parametrize("name", ["ibert.softmax", "requant"])
