@@ -174,12 +174,15 @@ class Edges:
     drop from a single maximum to an otherwise constant row).
     ``rows``: whole rows (of the op's channel count), e.g. the rows that reach a linear
     layer's proven bound.
+    ``columns``: per-column values for per-channel constants: entry ``j`` holds the values
+    column ``j`` is sensitive to (one entry: every column).
     For ``quantize`` (a real input) ``values`` are quotients ``x / scale``.
     """
 
     values: tuple[int | float, ...] = ()
     offsets: tuple[int, ...] = ()
     rows: tuple[tuple[int, ...], ...] = ()
+    columns: tuple[tuple[int, ...], ...] = ()
 
 
 #: What an op's edge function returns: one :class:`Edges`, or one per input name.
@@ -297,83 +300,111 @@ def _dyadic_crossings(m: int, c: int, lo: int, hi: int) -> list[int]:
     return [((2 * t + 1) << c) // (2 * m) for t in (hi, lo - 1, 0, -1)]
 
 
-def _dyadic_centres(k: ops.Kernel, lo: int, hi: int, m_key: str = "m", c_key: str = "c") -> list[int]:
-    """:func:`_dyadic_crossings` of up to 8 distinct per-channel ``(m, c)`` pairs of ``k``."""
-    pairs = sorted(set(zip(np.atleast_1d(k.config[m_key]).tolist(), np.atleast_1d(k.config[c_key]).tolist())))[:8]
-    return [0, *(z for m, c in pairs for z in _dyadic_crossings(m, c, lo, hi))]
+def _dyadic_columns(k: ops.Kernel, lo: int, hi: int, m_key: str = "m", c_key: str = "c") -> tuple[tuple[int, ...], ...]:
+    """Per channel, :func:`_dyadic_crossings` of its ``(m, c)`` into ``[lo, hi]``, each +-2."""
+    pairs = zip(np.atleast_1d(k.config[m_key]).tolist(), np.atleast_1d(k.config[c_key]).tolist())
+    return tuple(_around(_dyadic_crossings(m, c, lo, hi), 2) for m, c in pairs)
 
 
 def _requant_edges(k: ops.Kernel) -> Edges:
     """The inputs where ``rne_shift(z m, c)`` first leaves the output width (saturation) and
     first rounds away from 0, per channel: ``z ~ (hi + 1/2) / ratio``, ``(lo - 1/2) / ratio``
-    and ``+-1/2 / ratio`` with ``ratio = m / 2^c``, each +-2."""
-    return Edges(values=_around(_dyadic_centres(k, k.out_spec.lo, k.out_spec.hi), 2))
+    and ``+-1/2 / ratio`` with ``ratio = m / 2^c``, each +-2 (as values for up to 8 channels,
+    and per column)."""
+    columns = _dyadic_columns(k, k.out_spec.lo, k.out_spec.hi)
+    return Edges(values=tuple(sorted({0, *(z for col in columns[:8] for z in col)})), columns=columns)
 
 
 @st.composite
 def _requant_wide_params(draw: st.DrawFn) -> dict[str, Any]:
-    """A ratio ``scale_in / scale_out`` below 1 (``c >= 31``), down to ``2^-70`` (every output
-    0 from ``c >= 94``), one or per channel; an accumulator of 2..63 bits."""
+    """A ratio ``scale_in / scale_out`` below 1 (``c >= 31``), one or per channel: one draw in
+    two log-uniform down to ``2^-70`` (every output 0 from ``c >= 94``), else near
+    ``2^(out_bits - in_bits)`` (within ``2^+-4``: the accumulator spans the output range, so
+    both ends saturate); an accumulator of 2..63 bits, at least ``out_bits`` in three draws
+    of four (an accumulator narrower than the output cannot saturate it)."""
+    out_bits = draw(widths())
+    in_bits = draw(widths(2, 63)) if draw(st.integers(0, 3)) == 0 else draw(widths(out_bits, 63))
     scale_out = draw(scales(1e-4, 10.0))
+    lo, hi = 2.0**-70, 0.99
     if draw(st.booleans()):
-        scale_in: float | np.ndarray = float(np.float32(draw(scales(2.0**-70, 0.99)) * scale_out))
+        centre = 2.0 ** (out_bits - in_bits)
+        lo, hi = min(max(centre / 16, lo), hi / 2), min(max(centre * 16, lo * 2), hi)
+    if draw(st.booleans()):
+        scale_in: float | np.ndarray = float(np.float32(draw(scales(lo, hi)) * scale_out))
     else:
         channels = draw(st.integers(1, MAX_COLS))
         rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-        ratios = np.exp(rng.uniform(np.log(2.0**-70), np.log(0.99), channels))
+        ratios = np.exp(rng.uniform(np.log(lo), np.log(hi), channels))
         scale_in = (ratios * scale_out).astype(np.float32).astype(np.float64)
-    return {"scale_in": scale_in, "scale_out": scale_out, "out_bits": draw(widths()), "signed": draw(st.booleans()), "in_bits": draw(widths(2, 63))}
+    return {"scale_in": scale_in, "scale_out": scale_out, "out_bits": out_bits, "signed": draw(st.booleans()), "in_bits": in_bits}
 
 
 def _requant_wide_edges(k: ops.Kernel) -> Edges:
     """``requant``'s crossings, and the splits of the wide datapaths: ``z`` at ``+-2^31`` and
     ``+-2^32`` (the high and low parts of the product), each +-1."""
     splits = [sign * (1 << b) for b in (31, 32) for sign in (1, -1)]
-    return Edges(values=tuple(sorted({*_requant_edges(k).values, *_around(splits)})))
+    own = _requant_edges(k)
+    return Edges(values=tuple(sorted({*own.values, *_around(splits)})), columns=own.columns)
+
+
+def _ratio_scales(draw: st.DrawFn, scale_out: float, in_bits: int, out_bits: int, channels: int, hi: float) -> float | np.ndarray:
+    """Input scales (one, or one per channel in one draw of two) whose ratio to ``scale_out``
+    is log-uniform in ``[1e-5, hi]``, or in one draw of two within ``2^+-4`` of
+    ``2^(out_bits - in_bits)`` (where the input spans the output range), float32-rounded."""
+    lo = 1e-5
+    if draw(st.booleans()):
+        centre = 2.0 ** (out_bits - in_bits)
+        lo, hi = min(max(centre / 16, lo), hi / 2), min(max(centre * 16, lo * 2), hi)
+    if draw(st.booleans()):
+        return float(np.float32(draw(scales(lo, hi)) * scale_out))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return (np.exp(rng.uniform(np.log(lo), np.log(hi), channels)) * scale_out).astype(np.float32).astype(np.float64)
 
 
 @st.composite
 def _requant_add_params(draw: st.DrawFn) -> dict[str, Any]:
     """Both scales one float or per channel (the same count), ratios to ``scale_out`` in
-    ``[1e-5, 1e5]``, every width."""
+    ``[1e-5, 1e5]`` (:func:`_ratio_scales`), every width."""
     channels = draw(st.integers(1, MAX_COLS))
-    scale = {}
-    for branch in ("a", "b"):
-        if draw(st.booleans()):
-            scale[branch] = draw(scales(1e-4, 10.0))
-        else:
-            rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-            scale[branch] = np.exp(rng.uniform(np.log(1e-4), np.log(10.0), channels)).astype(np.float32).astype(np.float64)
+    out_bits, a_bits, b_bits = draw(widths()), draw(widths()), draw(widths())
+    scale_out = draw(scales(1e-4, 10.0))
     return {
-        "scale_a": scale["a"],
-        "scale_b": scale["b"],
-        "scale_out": draw(scales(1e-4, 10.0)),
-        "out_bits": draw(widths()),
+        "scale_a": _ratio_scales(draw, scale_out, a_bits, out_bits, channels, 1e5),
+        "scale_b": _ratio_scales(draw, scale_out, b_bits, out_bits, channels, 1e5),
+        "scale_out": scale_out,
+        "out_bits": out_bits,
         "signed": draw(st.booleans()),
-        "a_bits": draw(widths()),
-        "b_bits": draw(widths()),
+        "a_bits": a_bits,
+        "b_bits": b_bits,
     }
 
 
 def _requant_add_edges(k: ops.Kernel) -> dict[str, Edges]:
     """Per branch: where it alone leaves the output width or its 32-bit register, or first
-    rounds away from 0 (``requant``'s crossings with that branch's ``m``, ``c``)."""
+    rounds away from 0 (``requant``'s crossings with that branch's ``m``, ``c``), per column."""
     out, reg = k.out_spec, IntSpec(32, True)
     found = {}
     for name in ("a", "b"):
-        centres = _dyadic_centres(k, out.lo, out.hi, f"m_{name}", f"c_{name}") + _dyadic_centres(k, reg.lo, reg.hi, f"m_{name}", f"c_{name}")
-        found[name] = Edges(values=_around(centres, 2))
+        columns = tuple(
+            tuple(sorted({*x, *y}))
+            for x, y in zip(_dyadic_columns(k, out.lo, out.hi, f"m_{name}", f"c_{name}"), _dyadic_columns(k, reg.lo, reg.hi, f"m_{name}", f"c_{name}"))
+        )
+        found[name] = Edges(values=tuple(sorted({0, *(z for col in columns[:8] for z in col)})), columns=columns)
     return found
 
 
 @st.composite
 def _requant_add_inputs(draw: st.DrawFn, kernel: ops.Kernel, shape: tuple[int, int] | None) -> dict[str, np.ndarray]:
-    """``a`` of the drawn shape; ``b`` of the same shape or one row broadcast over ``a``'s."""
+    """``a`` of the drawn shape; ``b`` of the same shape or one row broadcast over ``a``'s; one
+    draw in four ``b`` all 0 (the join is then ``a``'s requantiser, with its crossings)."""
     if shape is None:
         shape = draw(shapes(cols=kernel.channels))
     a = draw(_tensor(kernel, "a", shape))
     b_shape = (1, shape[1]) if draw(st.integers(0, 3)) == 0 else shape
-    return {"a": a, "b": draw(_tensor(kernel, "b", b_shape))}
+    b = draw(_tensor(kernel, "b", b_shape))
+    if draw(st.integers(0, 3)) == 0:
+        b[:] = 0
+    return {"a": a, "b": b}
 
 
 # ---------------------------------------------------------------------------- LayerNorm family
@@ -399,9 +430,18 @@ def _ibert_layernorm_params(draw: st.DrawFn) -> dict[str, Any]:
 
 def _ibert_layernorm_edges(k: ops.Kernel) -> Edges:
     """With ``shift > 0``, a row whose centred values all lie in ``[0, 2^shift)`` has ``V = 0``
-    (D8): one element ``2^shift - 1`` above an otherwise constant row."""
+    (D8): one element ``2^shift - 1`` above an otherwise constant row (as an offset, and as
+    whole rows on the minimum and on 0)."""
     top = (1 << k.config["shift"]) - 1
-    return Edges(offsets=(-top - 1, -top))
+    cols, lo = k.channels, k.in_spec.lo
+    rows = []
+    if top and cols > 1:
+        for base in (lo, 0):
+            for j in (0, cols - 1):
+                row = [base] * cols
+                row[j] = base + top
+                rows.append(tuple(row))
+    return Edges(offsets=(-top - 1, -top), rows=tuple(rows))
 
 
 @st.composite
@@ -737,7 +777,7 @@ def edges(kernel: ops.Kernel, input_name: str | None = None) -> Edges:
         return own
     generic = [spec.lo, spec.lo + 1, spec.hi - 1, spec.hi, 0]
     values = sorted({v for v in (*generic, *own.values) if spec.lo <= v <= spec.hi})
-    return Edges(values=tuple(values), offsets=tuple(sorted({0, *own.offsets})), rows=own.rows)
+    return Edges(values=tuple(values), offsets=tuple(sorted({0, *own.offsets})), rows=own.rows, columns=own.columns)
 
 
 def _own_edges(kernel: ops.Kernel, name: str) -> Edges:
@@ -753,6 +793,7 @@ def _own_edges(kernel: ops.Kernel, name: str) -> Edges:
         values=tuple(v for v in own.values if spec.lo <= v <= spec.hi),
         offsets=tuple(o for o in own.offsets if o <= 0),
         rows=tuple(r for r in own.rows if all(spec.lo <= v <= spec.hi for v in r)),
+        columns=tuple(tuple(v for v in col if spec.lo <= v <= spec.hi) or (0 if spec.lo <= 0 else spec.lo,) for col in own.columns),
     )
 
 
@@ -779,14 +820,17 @@ def params(name: str) -> st.SearchStrategy[dict[str, Any]]:
 def _edge_row(draw: st.DrawFn, lo: int, hi: int, own: Edges, every: Edges, cols: int) -> np.ndarray:
     """One row in ``[lo, hi]`` built from sensitive values: all-equal, the two extremes, edge
     values, a maximum with the other elements at sensitive offsets below it, one maximum above
-    an otherwise constant row, or one of the op's whole rows (where it has any). ``own`` (the
+    an otherwise constant row, one of the op's whole rows, or a value per column from the
+    op's per-column values (where it has them). ``own`` (the
     op's values, drawn first) is part of ``every`` (with the extremes of the width).
     Hypothesis draws the pattern and the key values; a seeded generator fills the row."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     value = st.one_of(*(st.sampled_from(v) for v in (own.values, every.values) if v), st.integers(lo, hi))
     offset = st.one_of(*(st.sampled_from(o) for o in (own.offsets, every.offsets) if o))
     whole = [r for r in own.rows if len(r) == cols]
-    kind = draw(st.sampled_from(["constant", "extremes", "values", "below_max", "one_max"] + (["row"] if whole else [])))
+    per_column = own.columns if len(own.columns) in (1, cols) else ()
+    extra = (["row"] if whole else []) + (["columns"] if per_column else [])
+    kind = draw(st.sampled_from(["constant", "extremes", "values", "below_max", "one_max", *extra]))
     if kind == "constant":
         row = np.full(cols, draw(value))
     elif kind == "extremes":
@@ -801,8 +845,10 @@ def _edge_row(draw: st.DrawFn, lo: int, hi: int, own: Edges, every: Edges, cols:
         top, below = draw(value), draw(offset)
         row = np.full(cols, top + below if lo <= top + below <= hi else top)
         row[draw(st.integers(0, cols - 1))] = top
-    else:
+    elif kind == "row":
         row = np.array(draw(st.sampled_from(whole)))
+    else:
+        row = np.array([rng.choice(np.array(per_column[j % len(per_column)])) for j in range(cols)])
     return row.astype(np.int64)
 
 
