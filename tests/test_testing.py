@@ -26,6 +26,7 @@ from refmodel.testing import Case, MismatchError, assert_matches, cases, compare
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MARK = "<!-- example: run by tests/test_testing.py -->"
+SEVERAL_MARK = "<!-- example: several inputs, run by tests/test_testing.py -->"
 
 
 # ---------------------------------------------------------------------------- coverage of ops
@@ -424,6 +425,30 @@ def derandomized():
     finally:
         settings.register_profile("restored", parent=saved)
         settings.load_profile("restored")
+
+
+def run_documented_block(mark: str) -> tuple[dict[str, Any], str]:
+    """Run the Python block after ``mark`` in docs/testing.md (derandomized, line numbers of the
+    page kept); its namespace and what it printed."""
+    text = (ROOT / "docs" / "testing.md").read_text()
+    start = text.index(mark)
+    block = re.match(r"\n```python\n(.*?)```", text[start + len(mark):], re.S)
+    assert block is not None
+    first_line = text[: start + len(mark)].count("\n") + 2
+    code = compile("\n" * (first_line - 1) + block.group(1), str(ROOT / "docs" / "testing.md"), "exec")
+    namespace: dict[str, Any] = {"__name__": "docs_testing_example"}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), derandomized():
+        exec(code, namespace)
+    return namespace, out.getvalue()
+
+
+def test_the_documented_several_input_example_runs():
+    """The matmul device of the block agrees with the reference on its 20 cases (no
+    MismatchError); the fixed list holds three requant_add cases with named inputs."""
+    _, printed = run_documented_block(SEVERAL_MARK)
+    lines = printed.splitlines()
+    assert len(lines) == 3 and all(re.match(r"^requant_add \{'a': \(\d+, \d+\), 'b': \(\d+, \d+\)\} -> \(\d+, \d+\)$", line) for line in lines)
 
 
 def test_the_documented_example_finds_its_planted_bug():
