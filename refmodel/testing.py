@@ -11,45 +11,67 @@ reference::
     def test_my_softmax(case):
         assert_matches(case.kernel, case.q, my_softmax(case.q, **case.kernel.config))
 
-- :func:`params` draws parameters ``refmodel.ops.make`` accepts; :func:`inputs` draws an input
-  tensor of a kernel's declared width with the op's sensitive values mixed in; :func:`cases`
-  draws both (a :class:`Case`).
-- :func:`compare` runs the reference (``Kernel.sim``) and reports the first mismatches in the
-  SystemVerilog testbench's format (``mismatch at index I: input X, expected E, got G``, last
-  line ``N vectors, E errors``); :func:`assert_matches` raises :class:`MismatchError` with it.
+    @given(cases("matmul"))                      # several inputs: by name
+    def test_my_matmul(case):
+        assert_matches(case.kernel, case.inputs, my_matmul(case.inputs["a"], case.inputs["b"]))
+
+- :func:`params` draws parameters ``refmodel.ops.make`` accepts; :func:`inputs` draws the
+  input tensor of a one-input kernel (declared width, the op's sensitive values mixed in),
+  :func:`named_inputs` every input of any kernel by name; :func:`cases` draws both (a
+  :class:`Case`, whose ``inputs`` is that dict and ``q`` the single input of a one-input op).
+- :func:`compare` runs the reference (``Kernel.sim``) on one input or a dict of named inputs
+  and reports the first mismatches in the SystemVerilog testbench's format (``mismatch at
+  index I: input X, expected E, got G``, last line ``N vectors, E errors``);
+  :func:`assert_matches` raises :class:`MismatchError` with it; :func:`parse_report` reads a
+  testbench's output back into a :class:`Report`.
+- :func:`examples`: a fixed number of draws from a fixed seed, for harnesses that cannot be
+  wrapped in ``@given`` (a cocotb coroutine).
 - The vector format: :func:`read_set` (one exported set), :func:`read_hex`/:func:`write_hex`
   (one ``.hex`` file) and the line-level helpers of :mod:`refmodel.hexio`.
 
 Input rows mix generic patterns (uniform, the extremes of the width, all-equal rows, a narrow
 cluster, edge values scattered in random rows, one column) with each op's own sensitive values
 (:class:`Edges`): the exponent clamp of every softmax and of ShiftGELU, the clip of i-GELU,
-the saturation of the requantiser, zero-variance and nearly constant LayerNorm rows. Adding an
-op is one entry in :data:`STRATEGIES`. With ``NUMBA_DISABLE_JIT=1`` the kernels run as plain
-Python and the shapes shrink (:data:`MAX_ROWS`, :data:`MAX_COLS`).
+the saturation of the requantisers, zero-variance and nearly constant LayerNorm rows, the
+end of the exp table and the saturation of the GELU table, the rows that reach a linear
+layer's proven bound, the corners of the products, the shift regimes of FQ-ViT's attention
+codes, the rounding ties and saturation of the quantiser. Adding an op is one entry in
+:data:`STRATEGIES`. With ``NUMBA_DISABLE_JIT=1`` the kernels run as plain Python and the
+shapes shrink (:data:`MAX_ROWS`, :data:`MAX_COLS`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hypothesis import reject
+from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from refmodel import ops
-from refmodel.fixedpoint import int_range
+from refmodel.fixedpoint import int_range, signed_width
 from refmodel.hexio import from_hex_lines, from_hex_text, hex_digits, to_hex_lines, to_hex_text
+from refmodel.ops import gemm as gemm_op
+from refmodel.ops import matmul as matmul_op
+from refmodel.ops import quantize as quantize_op
+from refmodel.ops.fqvit import attend as fqvit_attend
 from refmodel.ops.fqvit import layernorm as fqvit_layernorm
 from refmodel.ops.fqvit import softmax as fqvit_softmax
 from refmodel.ops.ibert import layernorm as ibert_layernorm
 from refmodel.ops.ivit import layernorm as ivit_layernorm
 from refmodel.ops.ivit import shiftexp
+from refmodel.ops.kernel import IntSpec
+from refmodel.ops.lut import gelu as lut_gelu
+from refmodel.ops.lut import layernorm as lut_layernorm
+from refmodel.ops.lut import softmax as lut_softmax
 from refmodel.vectorset import read as read_set
 
 __all__ = [
@@ -67,13 +89,16 @@ __all__ = [
     "cases",
     "compare",
     "edges",
+    "examples",
     "fqvit_layernorm_params",
     "from_hex_lines",
     "from_hex_text",
     "hex_digits",
     "inputs",
     "int_arrays",
+    "named_inputs",
     "params",
+    "parse_report",
     "read_hex",
     "read_set",
     "scales",
@@ -142,26 +167,46 @@ def int_arrays(draw: st.DrawFn, bits: int, signed: bool = True, shape: tuple[int
 # ============================================================================ per-op knowledge
 @dataclass(frozen=True)
 class Edges:
-    """The input values one configured op is sensitive to.
+    """The values one input of a configured op is sensitive to.
 
     ``values``: absolute input values (a clip or saturation boundary and its neighbours).
     ``offsets``: differences from a row's maximum, ``<= 0`` (where an exponent clamps; also the
     drop from a single maximum to an otherwise constant row).
+    ``rows``: whole rows (of the op's channel count), e.g. the rows that reach a linear
+    layer's proven bound.
+    ``columns``: per-column values for per-channel constants: entry ``j`` holds the values
+    column ``j`` is sensitive to (one entry: every column).
+    For ``quantize`` (a real input) ``values`` are quotients ``x / scale``.
     """
 
-    values: tuple[int, ...] = ()
+    values: tuple[int | float, ...] = ()
     offsets: tuple[int, ...] = ()
+    rows: tuple[tuple[int, ...], ...] = ()
+    columns: tuple[tuple[int, ...], ...] = ()
+
+
+#: What an op's edge function returns: one :class:`Edges`, or one per input name.
+EdgesOf = Edges | dict[str, Edges]
+#: A strategy of an op's inputs by name, for a kernel and an optional output shape.
+InputsOf = Callable[[ops.Kernel, "tuple[int, int] | None"], st.SearchStrategy[dict[str, np.ndarray]]]
 
 
 @dataclass(frozen=True)
 class OpStrategies:
     """What :func:`params` and :func:`inputs` know about one op: a strategy of parameters
     (``make`` may still refuse a rare draw: such draws are discarded), the op's sensitive
-    values for a built kernel, and the longest row the kernel accepts (``None``: any)."""
+    values for a built kernel (one :class:`Edges`, or a dict by input name for an op with
+    several inputs), the longest row the kernel accepts (``None``: any), a strategy of its
+    inputs by name where the generic one-input strategy does not apply (``None``: generic),
+    and whether output element ``i`` is computed from the inputs' element ``i`` (``aligned``:
+    its mismatches show those inputs; ``False`` for the products ``gemm``, ``matmul``,
+    ``fqvit.attend``)."""
 
     params: Callable[[], st.SearchStrategy[dict[str, Any]]]
-    edges: Callable[[ops.Kernel], Edges]
+    edges: Callable[[ops.Kernel], EdgesOf]
     max_cols: Callable[[ops.Kernel], int] | None = None
+    inputs: InputsOf | None = None
+    aligned: bool = True
 
 
 def _around(centres: Iterable[int], reach: int = 1) -> tuple[int, ...]:
@@ -248,19 +293,118 @@ def _requant_params(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def _dyadic_crossings(m: int, c: int, lo: int, hi: int) -> list[int]:
+    """The inputs ``z`` next to which ``rne_shift(z m, c)`` leaves ``[lo, hi]`` or first
+    rounds away from 0: ``floor(t 2^c / m)`` for ``t = hi + 1/2, lo - 1/2, +-1/2`` (exact
+    integers; the exact crossing lies within one of each)."""
+    return [((2 * t + 1) << c) // (2 * m) for t in (hi, lo - 1, 0, -1)]
+
+
+def _dyadic_columns(k: ops.Kernel, lo: int, hi: int, m_key: str = "m", c_key: str = "c") -> tuple[tuple[int, ...], ...]:
+    """Per channel, :func:`_dyadic_crossings` of its ``(m, c)`` into ``[lo, hi]``, each +-2."""
+    pairs = zip(np.atleast_1d(k.config[m_key]).tolist(), np.atleast_1d(k.config[c_key]).tolist())
+    return tuple(_around(_dyadic_crossings(m, c, lo, hi), 2) for m, c in pairs)
+
+
 def _requant_edges(k: ops.Kernel) -> Edges:
-    """The inputs where ``rne_shift(z m, c)`` first leaves the output width (saturation), per
-    channel: ``z ~ (hi + 1/2) / ratio`` and ``(lo - 1/2) / ratio`` with ``ratio = m / 2^c``."""
-    out = k.out_spec
-    pairs = sorted(set(zip(np.atleast_1d(k.config["m"]).tolist(), np.atleast_1d(k.config["c"]).tolist())))[:8]
-    centres = [0]
-    for m, c in pairs:
-        ratio = m * 2.0**-c
-        for edge in (out.hi + 0.5, out.lo - 0.5):
-            z = edge / ratio
-            if abs(z) < 2.0**40:
-                centres.append(math.floor(z))
-    return Edges(values=_around(centres, 2))
+    """The inputs where ``rne_shift(z m, c)`` first leaves the output width (saturation) and
+    first rounds away from 0, per channel: ``z ~ (hi + 1/2) / ratio``, ``(lo - 1/2) / ratio``
+    and ``+-1/2 / ratio`` with ``ratio = m / 2^c``, each +-2 (as values for up to 8 channels,
+    and per column)."""
+    columns = _dyadic_columns(k, k.out_spec.lo, k.out_spec.hi)
+    return Edges(values=tuple(sorted({0, *(z for col in columns[:8] for z in col)})), columns=columns)
+
+
+@st.composite
+def _requant_wide_params(draw: st.DrawFn) -> dict[str, Any]:
+    """A ratio ``scale_in / scale_out`` below 1 (``c >= 31``), one or per channel: one draw in
+    two log-uniform down to ``2^-70`` (every output 0 from ``c >= 94``), else near
+    ``2^(out_bits - in_bits)`` (within ``2^+-4``: the accumulator spans the output range, so
+    both ends saturate); an accumulator of 2..63 bits, at least ``out_bits`` in three draws
+    of four (an accumulator narrower than the output cannot saturate it)."""
+    out_bits = draw(widths())
+    in_bits = draw(widths(2, 63)) if draw(st.integers(0, 3)) == 0 else draw(widths(out_bits, 63))
+    scale_out = draw(scales(1e-4, 10.0))
+    lo, hi = 2.0**-70, 0.99
+    if draw(st.booleans()):
+        centre = 2.0 ** (out_bits - in_bits)
+        lo, hi = min(max(centre / 16, lo), hi / 2), min(max(centre * 16, lo * 2), hi)
+    if draw(st.booleans()):
+        scale_in: float | np.ndarray = float(np.float32(draw(scales(lo, hi)) * scale_out))
+    else:
+        channels = draw(st.integers(1, MAX_COLS))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        ratios = np.exp(rng.uniform(np.log(lo), np.log(hi), channels))
+        scale_in = (ratios * scale_out).astype(np.float32).astype(np.float64)
+    return {"scale_in": scale_in, "scale_out": scale_out, "out_bits": out_bits, "signed": draw(st.booleans()), "in_bits": in_bits}
+
+
+def _requant_wide_edges(k: ops.Kernel) -> Edges:
+    """``requant``'s crossings, and the splits of the wide datapaths: ``z`` at ``+-2^31`` and
+    ``+-2^32`` (the high and low parts of the product), each +-1."""
+    splits = [sign * (1 << b) for b in (31, 32) for sign in (1, -1)]
+    own = _requant_edges(k)
+    return Edges(values=tuple(sorted({*own.values, *_around(splits)})), columns=own.columns)
+
+
+def _ratio_scales(draw: st.DrawFn, scale_out: float, in_bits: int, out_bits: int, channels: int, hi: float) -> float | np.ndarray:
+    """Input scales (one, or one per channel in one draw of two) whose ratio to ``scale_out``
+    is log-uniform in ``[1e-5, hi]``, or in one draw of two within ``2^+-4`` of
+    ``2^(out_bits - in_bits)`` (where the input spans the output range), float32-rounded."""
+    lo = 1e-5
+    if draw(st.booleans()):
+        centre = 2.0 ** (out_bits - in_bits)
+        lo, hi = min(max(centre / 16, lo), hi / 2), min(max(centre * 16, lo * 2), hi)
+    if draw(st.booleans()):
+        return float(np.float32(draw(scales(lo, hi)) * scale_out))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return (np.exp(rng.uniform(np.log(lo), np.log(hi), channels)) * scale_out).astype(np.float32).astype(np.float64)
+
+
+@st.composite
+def _requant_add_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Both scales one float or per channel (the same count), ratios to ``scale_out`` in
+    ``[1e-5, 1e5]`` (:func:`_ratio_scales`), every width."""
+    channels = draw(st.integers(1, MAX_COLS))
+    out_bits, a_bits, b_bits = draw(widths()), draw(widths()), draw(widths())
+    scale_out = draw(scales(1e-4, 10.0))
+    return {
+        "scale_a": _ratio_scales(draw, scale_out, a_bits, out_bits, channels, 1e5),
+        "scale_b": _ratio_scales(draw, scale_out, b_bits, out_bits, channels, 1e5),
+        "scale_out": scale_out,
+        "out_bits": out_bits,
+        "signed": draw(st.booleans()),
+        "a_bits": a_bits,
+        "b_bits": b_bits,
+    }
+
+
+def _requant_add_edges(k: ops.Kernel) -> dict[str, Edges]:
+    """Per branch: where it alone leaves the output width or its 32-bit register, or first
+    rounds away from 0 (``requant``'s crossings with that branch's ``m``, ``c``), per column."""
+    out, reg = k.out_spec, IntSpec(32, True)
+    found = {}
+    for name in ("a", "b"):
+        columns = tuple(
+            tuple(sorted({*x, *y}))
+            for x, y in zip(_dyadic_columns(k, out.lo, out.hi, f"m_{name}", f"c_{name}"), _dyadic_columns(k, reg.lo, reg.hi, f"m_{name}", f"c_{name}"))
+        )
+        found[name] = Edges(values=tuple(sorted({0, *(z for col in columns[:8] for z in col)})), columns=columns)
+    return found
+
+
+@st.composite
+def _requant_add_inputs(draw: st.DrawFn, kernel: ops.Kernel, shape: tuple[int, int] | None) -> dict[str, np.ndarray]:
+    """``a`` of the drawn shape; ``b`` of the same shape or one row broadcast over ``a``'s; one
+    draw in four ``b`` all 0 (the join is then ``a``'s requantiser, with its crossings)."""
+    if shape is None:
+        shape = draw(shapes(cols=kernel.channels))
+    a = draw(_tensor(kernel, "a", shape))
+    b_shape = (1, shape[1]) if draw(st.integers(0, 3)) == 0 else shape
+    b = draw(_tensor(kernel, "b", b_shape))
+    if draw(st.integers(0, 3)) == 0:
+        b[:] = 0
+    return {"a": a, "b": b}
 
 
 # ---------------------------------------------------------------------------- LayerNorm family
@@ -286,9 +430,18 @@ def _ibert_layernorm_params(draw: st.DrawFn) -> dict[str, Any]:
 
 def _ibert_layernorm_edges(k: ops.Kernel) -> Edges:
     """With ``shift > 0``, a row whose centred values all lie in ``[0, 2^shift)`` has ``V = 0``
-    (D8): one element ``2^shift - 1`` above an otherwise constant row."""
+    (D8): one element ``2^shift - 1`` above an otherwise constant row (as an offset, and as
+    whole rows on the minimum and on 0)."""
     top = (1 << k.config["shift"]) - 1
-    return Edges(offsets=(-top - 1, -top))
+    cols, lo = k.channels, k.in_spec.lo
+    rows = []
+    if top and cols > 1:
+        for base in (lo, 0):
+            for j in (0, cols - 1):
+                row = [base] * cols
+                row[j] = base + top
+                rows.append(tuple(row))
+    return Edges(offsets=(-top - 1, -top), rows=tuple(rows))
 
 
 @st.composite
@@ -334,6 +487,233 @@ def _fqvit_layernorm_edges(k: ops.Kernel) -> Edges:
     return Edges(values=(k.config["zero_point"],), offsets=(-1,))
 
 
+# ---------------------------------------------------------------------------- lookup tables
+def _table_bits(draw: st.DrawFn) -> int:
+    """An input width of a table op, 2..16; above 12 (tables of 8 Ki to 64 Ki entries, slow to
+    build) one draw in eight."""
+    return draw(st.integers(13, lut_gelu.MAX_IN_BITS)) if draw(st.integers(0, 7)) == 0 else draw(st.integers(2, 12))
+
+
+@st.composite
+def _lut_softmax_params(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "scale_in": draw(scales(1e-4, 20.0)),
+        "in_bits": _table_bits(draw),
+        "out_bits": draw(widths(2, lut_softmax.MAX_OUT_BITS)),
+        "frac_bits": draw(st.integers(1, lut_softmax.MAX_FRAC_BITS)),
+    }
+
+
+def _lut_softmax_edges(k: ops.Kernel) -> Edges:
+    """Differences from the row maximum at the end of the exp table (``t >= L - 1`` reads its
+    last entry, 0 unless the table is full), +-1."""
+    last = len(k.config["table"]) - 1
+    return Edges(offsets=_around([-last]))
+
+
+@st.composite
+def _lut_gelu_params(draw: st.DrawFn) -> dict[str, Any]:
+    return {"scale_in": draw(scales(1e-4, 2.0)), "scale_out": draw(scales(1e-4, 2.0)), "in_bits": _table_bits(draw), "out_bits": draw(widths())}
+
+
+def _lut_gelu_edges(k: ops.Kernel) -> Edges:
+    """0, the input of the table's minimum (GELU's dip) and the first input whose entry
+    saturates at either end, +-1."""
+    table, offset = k.config["table"], k.config["offset"]
+    lo, hi = k.out_spec.lo, k.out_spec.hi
+    firsts = (next((i for i, v in enumerate(table) if v == end), None) for end in (hi, lo))
+    centres = [0, int(np.argmin(table)) - offset, *(i - offset for i in firsts if i is not None)]
+    return Edges(values=_around(centres))
+
+
+@st.composite
+def _lut_layernorm_params(draw: st.DrawFn) -> dict[str, Any]:
+    """As ``ibert.layernorm`` (the same mean, variance and shift), with a table of 1..16 bits."""
+    p = draw(_ibert_layernorm_params())
+    return {**p, "table_bits": draw(st.integers(lut_layernorm.MIN_TABLE_BITS, lut_layernorm.MAX_TABLE_BITS))}
+
+
+# ---------------------------------------------------------------------------- products
+def _accumulator(draw: st.DrawFn, acc_range: tuple[int, int]) -> int | None:
+    """``acc_bits``: the default (``None``) when the proven width fits 32 bits, one draw in two;
+    else a declared width from the proven one to 63."""
+    proven = signed_width(*acc_range)
+    if proven <= 32 and draw(st.booleans()):
+        return None
+    return draw(st.integers(max(proven, 2), 63))
+
+
+@st.composite
+def _gemm_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Weights ``N x K`` (``int_arrays`` patterns) of every width pair whose generic bound
+    ``K 2^(in_bits-1) 2^(w_bits-1) + 2^31`` stays below ``2^62``; a bias (none, or 32-bit);
+    per-channel weight scales."""
+    in_bits = draw(widths())
+    w_bits = draw(st.integers(2, min(32, 63 - in_bits)))
+    max_k = max(1, min(MAX_COLS, ((1 << 62) - (1 << 31)) >> (in_bits + w_bits - 2)))
+    k, n = draw(st.integers(1, max_k)), draw(st.integers(1, 16))
+    weight = draw(int_arrays(w_bits, True, (n, k)))
+    bias = None if draw(st.booleans()) else draw(int_arrays(gemm_op.BIAS_BITS, True, (1, n))).reshape(n)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    scale_w = np.exp(rng.uniform(np.log(1e-4), np.log(1.0), n)).astype(np.float32).astype(np.float64)
+    bounds = gemm_op.channel_bounds(weight, np.zeros(n, dtype=np.int64) if bias is None else bias, in_bits)
+    acc_bits = _accumulator(draw, (min(lo for lo, _ in bounds), max(hi for _, hi in bounds)))
+    return {"weight": weight, "scale_in": draw(scales(1e-4, 1.0)), "scale_w": scale_w, "bias": bias, "in_bits": in_bits, "w_bits": w_bits, "acc_bits": acc_bits}
+
+
+def _gemm_edges(k: ops.Kernel) -> Edges:
+    """The rows that reach channel ``o``'s exact bounds (``hi`` where ``W[o, k] > 0``, ``lo``
+    where it is negative), for up to 8 channels."""
+    lo, hi = k.in_spec.lo, k.in_spec.hi
+    rows = []
+    for w in k.config["w"][:8]:
+        rows.append(tuple(hi if x > 0 else lo for x in w))
+        rows.append(tuple(lo if x > 0 else hi for x in w))
+    return Edges(rows=tuple(rows))
+
+
+@st.composite
+def _matmul_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Every width and signedness pair whose product range allows at least one column below
+    ``2^62``; ``depth`` up to that limit and :data:`MAX_COLS`."""
+    a = IntSpec(draw(widths()), draw(st.booleans()))
+    b = IntSpec(draw(widths()), draw(st.booleans()))
+    pmin, pmax = matmul_op.product_range(a, b)
+    max_depth = min(MAX_COLS, ((1 << 62) - 1) // max(pmax, -pmin, 1))
+    if max_depth < 1:
+        reject()
+    depth = draw(st.integers(1, max_depth))
+    return {
+        "scale_a": draw(scales(1e-4, 1.0)),
+        "scale_b": draw(scales(1e-4, 1.0)),
+        "depth": depth,
+        "a_bits": a.bits,
+        "b_bits": b.bits,
+        "a_signed": a.signed,
+        "b_signed": b.signed,
+        "acc_bits": _accumulator(draw, (depth * pmin, depth * pmax)),
+    }
+
+
+@st.composite
+def _fqvit_attend_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Codes of 2..16 bits (up to 8 in seven draws of eight), values of every width, ``frac_bits``
+    up to the largest that keeps the proven accumulator within 63 bits."""
+    code_bits = draw(st.integers(2, 8)) if draw(st.integers(0, 7)) else draw(st.integers(2, fqvit_attend.MAX_CODE_BITS))
+    v_bits, depth = draw(widths()), draw(st.integers(1, MAX_COLS))
+    vlo, vhi = int_range(v_bits, True)
+
+    def acc(f: int) -> tuple[int, int]:
+        return depth * (vlo << f), depth * (vhi << f)
+
+    top = max((f for f in range(fqvit_attend.SHIFTED_LIMIT_BITS + 2 - v_bits) if signed_width(*acc(f)) <= 63), default=None)
+    if top is None:
+        reject()
+    frac = draw(st.integers(0, top))
+    return {
+        "scale_v": draw(scales(1e-4, 1.0)),
+        "depth": depth,
+        "code_bits": code_bits,
+        "v_bits": v_bits,
+        "frac_bits": frac,
+        "acc_bits": _accumulator(draw, acc(frac)),
+    }
+
+
+def _fqvit_attend_edges(k: ops.Kernel) -> dict[str, Edges]:
+    """Codes: 0 (the whole ``v << F``), the shift regimes around ``F`` and ``F + v_bits`` (the
+    twin's groups), 63 (arithmetic shifts of 63 and more), the zero code and the one below."""
+    f, vb, zero = k.config["frac_bits"], k.config["v_bits"], k.config["zero_code"]
+    return {"codes": Edges(values=_around([0, f, f + vb, 63, zero - 1])), "v": Edges(values=_around([0]))}
+
+
+def _corner(draw: st.DrawFn, first: IntSpec, second: IntSpec) -> tuple[int, int]:
+    """A pair of extremes of the two ranges whose product is the largest or the smallest."""
+    pairs = [(x, y) for x in (first.lo, first.hi) for y in (second.lo, second.hi)]
+    products = [x * y for x, y in pairs]
+    return pairs[products.index(draw(st.sampled_from([max(products), min(products)])))]
+
+
+@st.composite
+def _product_inputs(draw: st.DrawFn, kernel: ops.Kernel, shape: tuple[int, int] | None) -> dict[str, np.ndarray]:
+    """``first (M, K)`` and ``second (K, N)`` (``K`` = ``depth``; ``shape`` fixes ``(M, N)``):
+    rows of ``first`` and columns of ``second`` drawn as rows (the reduction vectors). One draw
+    in two sets a row and a column to the corner pair of extremes that reaches the proven
+    bound (``first`` all 0 for the codes of ``fqvit.attend``: the whole ``v << F``)."""
+    first, second = kernel.inputs
+    depth = kernel.config["depth"]
+    if shape is None:
+        shape = (draw(st.integers(1, MAX_ROWS)), draw(st.integers(1, min(12, MAX_COLS))))
+    a = draw(_tensor(kernel, first, (shape[0], depth)))
+    b_t = draw(_tensor(kernel, second, (shape[1], depth)))
+    if draw(st.booleans()):
+        spec_a, spec_b = kernel.in_specs[first], kernel.in_specs[second]
+        if kernel.name == "fqvit.attend":
+            x, y = 0, draw(st.sampled_from([spec_b.lo, spec_b.hi]))
+        else:
+            x, y = _corner(draw, spec_a, spec_b)
+        a[draw(st.integers(0, shape[0] - 1))] = x
+        b_t[draw(st.integers(0, shape[1] - 1))] = y
+    return {first: a, second: np.ascontiguousarray(b_t.T)}
+
+
+# ---------------------------------------------------------------------------- quantize
+@st.composite
+def _quantize_params(draw: st.DrawFn) -> dict[str, Any]:
+    """A scale (one or per channel; one draw in four a power of two, where ``(k + 1/2) s`` is
+    an exact tie), every width, a zero point (0, one inside the output range, or any of 33
+    bits)."""
+    bits, signed = draw(widths()), draw(st.booleans())
+    if draw(st.integers(0, 3)) == 0:
+        scale: float | np.ndarray = 2.0 ** draw(st.integers(-20, 4))
+    else:
+        scale = _per_channel_or_scalar(draw, 1e-4, 10.0)
+    lo, hi = int_range(bits, signed)
+    zp = draw(st.one_of(st.just(0), st.integers(lo, hi), st.integers(-quantize_op.MAX_ZERO_POINT, quantize_op.MAX_ZERO_POINT)))
+    return {"scale": scale, "bits": bits, "signed": signed, "zero_point": zp}
+
+
+def _quantize_edges(k: ops.Kernel) -> Edges:
+    """Quotients ``x / s``: the rounding ties at both saturation limits and around 0, and
+    the limits themselves (``lo - zp``, ``hi - zp``)."""
+    zp, lo, hi = k.config["zero_point"], k.out_spec.lo, k.out_spec.hi
+    centres = [lo - zp, hi - zp, 0]
+    return Edges(values=tuple(sorted({float(c + d) for c in centres for d in (-1.0, -0.5, 0.0, 0.5, 1.0)})))
+
+
+@st.composite
+def _quantize_inputs(draw: st.DrawFn, kernel: ops.Kernel, shape: tuple[int, int] | None) -> dict[str, np.ndarray]:
+    """Real ``x`` (float16, float32 or float64) by rows: uniform over the output range and a
+    little beyond, integer quotients, exact ties ``(k + 1/2) s``, the quotients of
+    :func:`edges`, and the extremes of the float format (its largest finite value, the
+    smallest normal and subnormal, 0, -0). Values past the format saturate to its largest."""
+    if shape is None:
+        shape = draw(shapes(cols=kernel.channels))
+    rows, cols = shape
+    dtype = draw(st.sampled_from([np.float64, np.float32, np.float16]))
+    info = np.finfo(dtype)
+    s = np.broadcast_to(np.atleast_1d(np.asarray(kernel.params["scale"], dtype=np.float64)), (cols,))
+    zp, lo, hi = kernel.config["zero_point"], kernel.out_spec.lo, kernel.out_spec.hi
+    qlo, qhi = float(lo - zp - 2), float(hi - zp + 2)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    quotients = np.array(_quantize_edges(kernel).values)
+    extremes = np.array([info.max, -info.max, info.tiny, -info.tiny, info.smallest_subnormal, 0.0, -0.0], dtype=np.float64)
+    x = np.empty(shape, dtype=np.float64)
+    for r in range(rows):
+        kind = draw(st.sampled_from(["uniform", "integers", "ties", "edges", "extremes"]))
+        if kind == "uniform":
+            x[r] = rng.uniform(qlo, qhi, cols) * s
+        elif kind == "integers":
+            x[r] = np.floor(rng.uniform(qlo, qhi, cols)) * s
+        elif kind == "ties":
+            x[r] = (np.floor(rng.uniform(qlo, qhi, cols)) + 0.5) * s
+        elif kind == "edges":
+            x[r] = rng.choice(quotients, cols) * s
+        else:
+            x[r] = rng.choice(extremes, cols)
+    return {"x": np.clip(x, -info.max, info.max).astype(dtype)}
+
+
 #: Strategies per op name. Adding an op: one entry (parameters, edges, optional row limit).
 STRATEGIES: dict[str, OpStrategies] = {
     "ibert.softmax": OpStrategies(_ibert_softmax_params, _iexp_edges),
@@ -345,6 +725,15 @@ STRATEGIES: dict[str, OpStrategies] = {
     "fqvit.softmax": OpStrategies(_fqvit_softmax_params, _iexp_edges, lambda k: fqvit_softmax.max_columns(k.config["cq"])),
     "fqvit.layernorm": OpStrategies(lambda: fqvit_layernorm_params(min(64, MAX_COLS)), _fqvit_layernorm_edges),
     "requant": OpStrategies(_requant_params, _requant_edges),
+    "requant_wide": OpStrategies(_requant_wide_params, _requant_wide_edges),
+    "requant_add": OpStrategies(_requant_add_params, _requant_add_edges, inputs=_requant_add_inputs),
+    "lut.softmax": OpStrategies(_lut_softmax_params, _lut_softmax_edges),
+    "lut.gelu": OpStrategies(_lut_gelu_params, _lut_gelu_edges),
+    "lut.layernorm": OpStrategies(_lut_layernorm_params, _ibert_layernorm_edges),
+    "gemm": OpStrategies(_gemm_params, _gemm_edges, aligned=False),
+    "matmul": OpStrategies(_matmul_params, lambda k: {"a": Edges(), "b": Edges()}, inputs=_product_inputs, aligned=False),
+    "fqvit.attend": OpStrategies(_fqvit_attend_params, _fqvit_attend_edges, inputs=_product_inputs, aligned=False),
+    "quantize": OpStrategies(_quantize_params, _quantize_edges, inputs=_quantize_inputs),
 }
 
 
@@ -360,23 +749,51 @@ def _entry(name: str) -> OpStrategies:
 
 
 # ============================================================================ public strategies
-def edges(kernel: ops.Kernel) -> Edges:
-    """The sensitive input values of a built kernel: its op's :class:`Edges` plus the extremes
-    of the input width (and 0 when signed), every value inside the width."""
-    own = _own_edges(kernel)
-    spec = kernel.in_spec
+def _input_names(kernel: ops.Kernel) -> tuple[str, ...]:
+    """The names of the kernel's inputs (``quantize``: its real input ``x``)."""
+    return kernel.inputs or ("x",)
+
+
+def _input_name(kernel: ops.Kernel, input_name: str | None) -> str:
+    names = _input_names(kernel)
+    if input_name is None:
+        if len(names) > 1:
+            raise ValueError(f"input_name: {kernel.name} takes several inputs ({', '.join(names)}); name one")
+        return names[0]
+    if input_name not in names:
+        raise ValueError(f"input_name: {input_name!r} is not an input of {kernel.name}; its inputs are {', '.join(names)}")
+    return input_name
+
+
+def edges(kernel: ops.Kernel, input_name: str | None = None) -> Edges:
+    """The sensitive values of one input of a built kernel (``input_name``: required for an op
+    with several inputs): its op's :class:`Edges` plus the extremes of the input width (and 0
+    when signed), every value inside the width. ``quantize`` (a real input): the op's own
+    quotients only."""
+    name = _input_name(kernel, input_name)
+    own = _own_edges(kernel, name)
+    spec = kernel.in_specs.get(name)
+    if spec is None:
+        return own
     generic = [spec.lo, spec.lo + 1, spec.hi - 1, spec.hi, 0]
     values = sorted({v for v in (*generic, *own.values) if spec.lo <= v <= spec.hi})
-    return Edges(values=tuple(values), offsets=tuple(sorted({0, *own.offsets})))
+    return Edges(values=tuple(values), offsets=tuple(sorted({0, *own.offsets})), rows=own.rows, columns=own.columns)
 
 
-def _own_edges(kernel: ops.Kernel) -> Edges:
-    """The op's own :class:`Edges`: values inside the input width, offsets ``<= 0``."""
+def _own_edges(kernel: ops.Kernel, name: str) -> Edges:
+    """The op's own :class:`Edges` of input ``name``: values inside the input width, offsets
+    ``<= 0``, rows inside the width."""
     own = _entry(kernel.name).edges(kernel)
-    spec = kernel.in_spec
+    if isinstance(own, dict):
+        own = own[name]
+    spec = kernel.in_specs.get(name)
+    if spec is None:
+        return own
     return Edges(
         values=tuple(v for v in own.values if spec.lo <= v <= spec.hi),
         offsets=tuple(o for o in own.offsets if o <= 0),
+        rows=tuple(r for r in own.rows if all(spec.lo <= v <= spec.hi for v in r)),
+        columns=tuple(tuple(v for v in col if spec.lo <= v <= spec.hi) or (0 if spec.lo <= 0 else spec.lo,) for col in own.columns),
     )
 
 
@@ -400,17 +817,20 @@ def params(name: str) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def _edge_row(draw: st.DrawFn, kernel: ops.Kernel, own: Edges, every: Edges, cols: int) -> np.ndarray:
-    """One row built from sensitive values: all-equal, the two extremes, edge values, a maximum
-    with the other elements at sensitive offsets below it, or one maximum above an otherwise
-    constant row. ``own`` (the op's values, drawn first) is part of ``every`` (with the extremes
-    of the width). Hypothesis draws the pattern and the key values; a seeded generator fills
-    the row."""
-    lo, hi = kernel.in_spec.lo, kernel.in_spec.hi
+def _edge_row(draw: st.DrawFn, lo: int, hi: int, own: Edges, every: Edges, cols: int) -> np.ndarray:
+    """One row in ``[lo, hi]`` built from sensitive values: all-equal, the two extremes, edge
+    values, a maximum with the other elements at sensitive offsets below it, one maximum above
+    an otherwise constant row, one of the op's whole rows, or a value per column from the
+    op's per-column values (where it has them). ``own`` (the
+    op's values, drawn first) is part of ``every`` (with the extremes of the width).
+    Hypothesis draws the pattern and the key values; a seeded generator fills the row."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     value = st.one_of(*(st.sampled_from(v) for v in (own.values, every.values) if v), st.integers(lo, hi))
     offset = st.one_of(*(st.sampled_from(o) for o in (own.offsets, every.offsets) if o))
-    kind = draw(st.sampled_from(["constant", "extremes", "values", "below_max", "one_max"]))
+    whole = [r for r in own.rows if len(r) == cols]
+    per_column = own.columns if len(own.columns) in (1, cols) else ()
+    extra = (["row"] if whole else []) + (["columns"] if per_column else [])
+    kind = draw(st.sampled_from(["constant", "extremes", "values", "below_max", "one_max", *extra]))
     if kind == "constant":
         row = np.full(cols, draw(value))
     elif kind == "extremes":
@@ -421,19 +841,51 @@ def _edge_row(draw: st.DrawFn, kernel: ops.Kernel, own: Edges, every: Edges, col
         top = draw(value)
         row = np.array([top + o if lo <= top + o <= hi else top for o in rng.choice(np.array(every.offsets), size=cols).tolist()])
         row[draw(st.integers(0, cols - 1))] = top
-    else:
+    elif kind == "one_max":
         top, below = draw(value), draw(offset)
         row = np.full(cols, top + below if lo <= top + below <= hi else top)
         row[draw(st.integers(0, cols - 1))] = top
+    elif kind == "row":
+        row = np.array(draw(st.sampled_from(whole)))
+    else:
+        row = np.array([rng.choice(np.array(per_column[j % len(per_column)])) for j in range(cols)])
     return row.astype(np.int64)
 
 
+@st.composite
+def _tensor(draw: st.DrawFn, kernel: ops.Kernel, name: str, shape: tuple[int, int]) -> np.ndarray:
+    """Integer input ``name`` of ``kernel`` of the given 2-D shape: rows from
+    :func:`int_arrays`, some of them replaced by rows of the input's sensitive values."""
+    spec = kernel.in_specs[name]
+    q = draw(int_arrays(spec.bits, spec.signed, shape)).reshape(-1, shape[-1])
+    own, every = _own_edges(kernel, name), edges(kernel, name)
+    n_edge = draw(st.integers(0, q.shape[0]))
+    rows = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).permutation(q.shape[0])[:n_edge]
+    for row in rows.tolist():
+        q[row] = draw(_edge_row(spec.lo, spec.hi, own, every, q.shape[1]))
+    return q.reshape(shape)
+
+
 def inputs(kernel: ops.Kernel, shape: tuple[int, int] | None = None) -> st.SearchStrategy[np.ndarray]:
-    """An int64 input of ``kernel``'s declared width and channel count: rows from
-    :func:`int_arrays`, some of them replaced by rows of the op's sensitive values
-    (:func:`edges`: all-equal rows, the extremes, clamp and saturation regions, one element off
-    a constant row). ``shape`` fixes ``(rows, cols)``."""
-    return _inputs(kernel, _entry(kernel.name), shape)
+    """The single input of a one-input ``kernel``: an int64 tensor of its declared width and
+    channel count, rows from :func:`int_arrays`, some of them replaced by rows of the op's
+    sensitive values (:func:`edges`: all-equal rows, the extremes, clamp and saturation
+    regions, one element off a constant row); ``quantize``: its real input. ``shape`` fixes
+    ``(rows, cols)``. An op with several inputs: :func:`named_inputs`."""
+    names = _input_names(kernel)
+    if len(names) > 1:
+        raise ValueError(f"kernel: {kernel.name} takes several inputs ({', '.join(names)}); draw them with named_inputs")
+    return named_inputs(kernel, shape).map(lambda named: named[names[0]])
+
+
+def named_inputs(kernel: ops.Kernel, shape: tuple[int, int] | None = None) -> st.SearchStrategy[dict[str, np.ndarray]]:
+    """Every input of ``kernel`` by name, as ``kernel.sim(**named)`` takes them. ``shape``
+    fixes ``(rows, cols)`` of the input of a one-input op, of ``a`` for ``requant_add`` and of
+    the output of ``matmul`` and ``fqvit.attend`` (their reduction length is ``depth``)."""
+    entry = _entry(kernel.name)
+    if entry.inputs is not None:
+        return entry.inputs(kernel, shape)
+    return _inputs(kernel, entry, shape).map(lambda q: {kernel.inputs[0]: q})
 
 
 @st.composite
@@ -441,28 +893,41 @@ def _inputs(draw: st.DrawFn, kernel: ops.Kernel, entry: OpStrategies, shape: tup
     if shape is None:
         limit = MAX_COLS if entry.max_cols is None else min(MAX_COLS, entry.max_cols(kernel))
         shape = draw(shapes(max_cols=limit, cols=kernel.channels))
-    spec = kernel.in_spec
-    q = draw(int_arrays(spec.bits, spec.signed, shape)).reshape(-1, shape[-1])
-    own, every = _own_edges(kernel), edges(kernel)
-    n_edge = draw(st.integers(0, q.shape[0]))
-    rows = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).permutation(q.shape[0])[:n_edge]
-    for row in rows.tolist():
-        q[row] = draw(_edge_row(kernel, own, every, q.shape[1]))
-    return q.reshape(shape)
+    return draw(_tensor(kernel, kernel.inputs[0], shape))
 
 
 @dataclass(frozen=True)
 class Case:
-    """One drawn case: the op, the parameters, the kernel ``make`` built from them, an input."""
+    """One drawn case: the op, the parameters, the kernel ``make`` built from them, and its
+    inputs by name (``kernel.sim(**case.inputs)``). ``Case(op, params, kernel, q)`` with one
+    array stands for the single input of a one-input op."""
 
     op: str
     params: dict[str, Any]
     kernel: ops.Kernel
-    q: np.ndarray
+    inputs: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.inputs, Mapping):
+            names = _input_names(self.kernel)
+            if len(names) > 1:
+                raise ValueError(f"inputs: {self.kernel.name} takes several inputs ({', '.join(names)}); give them as a dict by name")
+            object.__setattr__(self, "inputs", {names[0]: np.asarray(self.inputs)})
+
+    @property
+    def q(self) -> np.ndarray:
+        """The single input of a one-input op (``quantize``: the real ``x``)."""
+        if len(self.inputs) != 1:
+            raise ValueError(f"q: {self.op} takes several inputs ({', '.join(self.inputs)}); read case.inputs")
+        return next(iter(self.inputs.values()))
+
+    def expected(self) -> np.ndarray:
+        """The reference output, ``kernel.sim(**inputs)``."""
+        return self.kernel.sim(**self.inputs)
 
 
 def cases(name: str) -> st.SearchStrategy[Case]:
-    """A whole case of op ``name``: :func:`params`, the kernel, and :func:`inputs` for it."""
+    """A whole case of op ``name``: :func:`params`, the kernel, and :func:`named_inputs` for it."""
     _entry(name)
     return _cases(name)
 
@@ -470,22 +935,53 @@ def cases(name: str) -> st.SearchStrategy[Case]:
 @st.composite
 def _cases(draw: st.DrawFn, name: str) -> Case:
     p, kernel = draw(_made(name))
-    return Case(name, p, kernel, draw(inputs(kernel)))
+    return Case(name, p, kernel, draw(named_inputs(kernel)))
+
+
+def examples(strategy: st.SearchStrategy[Any], n: int, *, seed: int = 0) -> list[Any]:
+    """Up to ``n`` values of ``strategy`` drawn from the fixed ``seed``: the same values on
+    every run (of one hypothesis version), for a harness that cannot be wrapped in
+    ``@given`` (a cocotb coroutine, a simulator's test list). Fewer than ``n`` only when
+    the strategy has fewer distinct values."""
+    if n < 1:
+        raise ValueError(f"n: must be >= 1, got {n}")
+    drawn: list[Any] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=n, database=None, phases=[Phase.generate], deadline=None, derandomize=False, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(value: Any) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn[:n]
 
 
 # ============================================================================ scoreboard
 @dataclass(frozen=True)
 class Mismatch:
-    """One element where an implementation differs from the reference (flat row-major index)."""
+    """One element where an implementation differs from the reference (flat row-major index
+    of the output). ``input``: the input element of the same index (one-input ops whose output
+    element ``i`` comes from input element ``i``; a float for ``quantize``); ``inputs``: each
+    named input's element there (``requant_add``); neither for the products (``gemm``,
+    ``matmul``, ``fqvit.attend``), whose outputs come from whole rows and columns."""
 
     index: int
-    input: int
+    input: int | float | None
     expected: int
     got: int
+    inputs: tuple[tuple[str, int], ...] = ()
 
     def line(self) -> str:
-        """The testbench's line: ``mismatch at index I: input X, expected E, got G``."""
-        return f"mismatch at index {self.index}: input {self.input}, expected {self.expected}, got {self.got}"
+        """The testbench's line: ``mismatch at index I: input X, expected E, got G``
+        (``input a=X b=Y`` with named inputs; no input part for the products)."""
+        if self.input is not None:
+            shown = f"input {self.input}, "
+        elif self.inputs:
+            shown = "input " + " ".join(f"{name}={value}" for name, value in self.inputs) + ", "
+        else:
+            shown = ""
+        return f"mismatch at index {self.index}: {shown}expected {self.expected}, got {self.got}"
 
 
 @dataclass(frozen=True)
@@ -518,6 +1014,25 @@ class MismatchError(AssertionError):
         self.report = report
 
 
+_MISMATCH_LINE = re.compile(r"^mismatch at index (\d+): input (-?\d+), expected (-?\d+), got (-?\d+)$")
+_SUMMARY_LINE = re.compile(r"^(\d+) vectors, (\d+) errors$")
+
+
+def parse_report(text: str, op: str = "") -> Report:
+    """The :class:`Report` in a testbench's output (``rtl_vectors/tb/rm_tb.sv``, or anything
+    printing its lines): every ``mismatch at index I: input X, expected E, got G`` line and the
+    last ``N vectors, E errors`` line; other lines are ignored. ``expected`` is then the
+    testbench's expected file, ``got`` the device's output. Raises ``ValueError`` when the
+    summary line is missing (the run did not finish)."""
+    lines = [line.strip() for line in text.splitlines()]
+    summary = next((m for m in map(_SUMMARY_LINE.match, reversed(lines)) if m), None)
+    if summary is None:
+        raise ValueError("text: no 'N vectors, E errors' line (the testbench did not finish)")
+    found = (m for m in map(_MISMATCH_LINE.match, lines) if m)
+    mismatches = tuple(Mismatch(*(int(g) for g in m.groups())) for m in found)
+    return Report(op, int(summary.group(1)), int(summary.group(2)), mismatches)
+
+
 def _kernel(op: str | ops.Kernel, op_params: dict[str, Any] | None) -> ops.Kernel:
     if isinstance(op, ops.Kernel):
         if op_params is not None:
@@ -526,6 +1041,33 @@ def _kernel(op: str | ops.Kernel, op_params: dict[str, Any] | None) -> ops.Kerne
     if op_params is None:
         raise ValueError(f"params: op {op!r} needs its parameters (params={{...}}) or pass a built kernel")
     return ops.make(op, **op_params)
+
+
+def _named(kernel: ops.Kernel, q_in: Any) -> dict[str, np.ndarray]:
+    """``q_in`` as the kernel's inputs by name: one array for a one-input op, else a mapping."""
+    names = _input_names(kernel)
+    if isinstance(q_in, Mapping):
+        return {name: np.asarray(value) for name, value in q_in.items()}
+    if len(names) > 1:
+        raise ValueError(f"q_in: {kernel.name} takes several inputs ({', '.join(names)}); pass them as a dict by name")
+    return {names[0]: np.asarray(q_in)}
+
+
+def _shown_inputs(kernel: ops.Kernel, named: dict[str, np.ndarray], shape: tuple[int, ...]) -> dict[str, np.ndarray] | None:
+    """Each input flattened in the output's row-major order, where output element ``i`` comes
+    from the inputs' element ``i`` (broadcast where an input broadcasts); ``None`` otherwise."""
+    entry = STRATEGIES.get(kernel.name)
+    if entry is not None and not entry.aligned:
+        return None
+    flat = {}
+    for name, arr in named.items():
+        if arr.ndim != len(shape):
+            return None
+        try:
+            flat[name] = np.broadcast_to(arr, shape).reshape(-1)
+        except ValueError:
+            return None
+    return flat
 
 
 def compare(
@@ -539,26 +1081,37 @@ def compare(
 ) -> Report:
     """Run the reference on ``q_in`` and compare ``got`` with it element by element.
 
-    ``op`` is a built kernel, or an op name with its ``params``. ``got`` holds one integer per
-    element of ``q_in`` (any shape of the same size, read row-major). Returns a :class:`Report`
-    with the first ``limit`` mismatches; with ``raise_on_mismatch`` a mismatch raises
+    ``op`` is a built kernel, or an op name with its ``params``. ``q_in`` is the input of a
+    one-input op, or a dict of the inputs by name (``{"a": qa, "b": qb}``; what
+    ``kernel.sim(**q_in)`` takes). ``got`` holds one integer per element of the reference
+    output (any shape of the same size, read row-major). Returns a :class:`Report` with the
+    first ``limit`` mismatches; with ``raise_on_mismatch`` a mismatch raises
     :class:`MismatchError` instead.
     """
     kernel = _kernel(op, params)
-    q = np.asarray(q_in)
-    expected = kernel.sim(q).reshape(-1)
+    named = _named(kernel, q_in)
+    reference = kernel.sim(**named)
+    expected = reference.reshape(-1)
     out = np.asarray(got)
     if out.dtype.kind not in "iu":
         raise ValueError(f"got: expected integers, got dtype {out.dtype}")
     if out.size != expected.size:
-        raise ValueError(f"got: {out.size} elements, expected {expected.size} (one per input element)")
+        raise ValueError(f"got: {out.size} elements, expected {expected.size} (one per output element)")
     if limit < 0:
         raise ValueError(f"limit: must be >= 0, got {limit}")
     out = out.reshape(-1).astype(np.int64)
     wrong = np.flatnonzero(out != expected)
-    flat_in = q.reshape(-1)
-    shown = tuple(Mismatch(int(i), int(flat_in[i]), int(expected[i]), int(out[i])) for i in wrong[:limit])
-    report = Report(kernel.name, int(expected.size), int(wrong.size), shown)
+    shown = _shown_inputs(kernel, named, reference.shape)
+    mismatches = []
+    for i in wrong[:limit].tolist():
+        one = None
+        several: tuple[tuple[str, int], ...] = ()
+        if shown is not None and len(shown) == 1:
+            one = next(iter(shown.values()))[i].item()
+        elif shown is not None:
+            several = tuple((name, int(values[i])) for name, values in shown.items())
+        mismatches.append(Mismatch(i, one, int(expected[i]), int(out[i]), several))
+    report = Report(kernel.name, int(expected.size), int(wrong.size), tuple(mismatches))
     if raise_on_mismatch and not report.passed:
         raise MismatchError(report)
     return report

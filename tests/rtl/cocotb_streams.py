@@ -3,9 +3,11 @@
 The simulator runs this module (through ``cocotb_tools.runner``; see
 ``tests/rtl/test_cocotb.py``) with the op's module as the top level. The configuration comes
 in the environment variable ``RM_COCOTB``: a JSON object with ``op``, ``make`` (the keyword
-arguments of ``refmodel.ops.make``; lists become arrays), ``rows``, ``cols`` and ``seed``.
+arguments of ``refmodel.ops.make``; lists become arrays), ``inputs`` (the rows to drive, a list
+of lists: ``tests/rtl/test_cocotb.py`` draws them from ``refmodel.testing``) and ``seed`` (the
+bubble pattern).
 
-The test drives random rows with random bubbles on ``in_valid`` and random back-pressure on
+The test drives the rows with random bubbles on ``in_valid`` and random back-pressure on
 ``out_ready``; a monitor records every element the DUT accepts, and as soon as a row is
 complete the scoreboard computes that row's expected output with ``kernel.sim`` on exactly the
 recorded inputs and compares each output the DUT delivers. Per-channel constants
@@ -35,15 +37,6 @@ def _config() -> dict:
     return cfg
 
 
-def _rows(kernel: ops.Kernel, rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
-    spec = kernel.in_spec
-    x = rng.integers(spec.lo, spec.hi + 1, size=(rows, cols), dtype=np.int64)
-    x[0, 0], x[0, -1] = spec.lo, spec.hi
-    if rows > 1:
-        x[1] = x[1, 0]                      # a constant row
-    return x
-
-
 def _to_bits(value: int, bits: int) -> int:
     return int(value) & ((1 << bits) - 1)
 
@@ -71,10 +64,9 @@ async def _serve_channels(dut, kernel: ops.Kernel) -> None:
 async def stream_rows_against_the_kernel(dut):
     cfg = _config()
     kernel = ops.make(cfg["op"], **cfg["make"])
-    rows, cols = cfg["rows"], cfg["cols"]
-    rng = np.random.default_rng(cfg["seed"])
+    x = np.asarray(cfg["inputs"], dtype=np.int64)
+    rows, cols = x.shape
     bubbles = random.Random(cfg["seed"])
-    x = _rows(kernel, rows, cols, rng)
     ib, ob, out_signed = kernel.in_spec.bits, kernel.out_spec.bits, kernel.out_spec.signed
 
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
