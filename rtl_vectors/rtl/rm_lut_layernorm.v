@@ -5,7 +5,7 @@
 //   SUM   = sum_j X_j
 //   MU    = rne_div(SUM, COLS)               round half to even (sequential divider)
 //   Y_j   = X_j - MU
-//   V     = sum_j (Y_j >>> SHIFT)^2;  0 -> 1
+//   V     = sum_j (Y_j >>> SHIFT)^2;  0 -> 1 (D8; the encoder below treats 0 as 1)
 //   L     = bit_length(V) - 1;  e = L >> 1;  p = L & 1
 //   f     = the K - 1 bits of V below its leading one (zero-padded when L < K - 1)
 //   T     = table[p * 2^(K-1) + f]           in [2^29, 2^30)
@@ -139,17 +139,18 @@ module rm_lut_layernorm #(
     wire signed [YW-1:0] ys = y >>> SHIFT;
     wire [VW-1:0]        ysq = ys * ys;
 
-    // ---- NORM: leading one of V (V = 0 read as 1), table index {p, f}
-    wire [VW-1:0]        vv = (v == 0) ? {{(VW-1){1'b0}}, 1'b1} : v;
+    // ---- NORM: leading one of V, table index {p, f}. V = 0 needs no replacement: the
+    // encoder then gives L = 0 and the normalised word is 0, so the index is 0 and the shift
+    // SHIFT, exactly those of V = 1.
     reg  [LB-1:0]        lead;
     integer              b;
     always @* begin
         lead = {LB{1'b0}};
         for (b = 0; b < VW; b = b + 1)
-            if (vv[b])
+            if (v[b])
                 lead = b;
     end
-    wire [NW-1:0]        vn = {vv, {K{1'b0}}} << (VW - 1 - lead);   // leading one at bit NW-1
+    wire [NW-1:0]        vn = {v, {K{1'b0}}} << (VW - 1 - lead);   // leading one at bit NW-1
     wire [NW-1:0]        pf = {lead[0], vn[NW-2:0]};               // p, then the bits below the one
     wire [K-1:0]         tidx = pf[NW-1 -: K];
     wire [HW-1:0]        sh_next = (lead >> 1) + SHIFT;
