@@ -27,7 +27,7 @@
 //
 // Schedule of one row (the row buffer is a COLS x IN_BITS register file):
 //   LOAD  COLS cycles   accept X_j (in_ready = 1), running sum
-//   MEAN  SW + 1        |SUM| div COLS on the divider (SW = sum width), then the rounding
+//   MEAN  SW + 2        |SUM| div COLS on the divider (SW = sum width), then the rounding
 //   VAR   COLS cycles   V, one element per cycle
 //   NORM  1 cycle       leading one, table read: T and the shift e + SHIFT
 //   EMIT  COLS cycles   one output per cycle while out_ready
