@@ -149,20 +149,13 @@ def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]], dp_files: dic
     return "\n".join(lines) + "\n"
 
 
-#: Macros of the ``.svh`` that every set defines (besides its include guard).
-_FIXED_MACROS = (
-    "RM_OP", "RM_ROWS", "RM_COLS", "RM_N_VECTORS", "RM_IN_BITS", "RM_IN_SIGNED", "RM_OUT_BITS", "RM_OUT_SIGNED",
-    "RM_INPUT_FILE", "RM_OUTPUT_FILE",
-)
-
-
 def _refuse_macro_clash(k: Kernel, cfg_files: dict[str, dict[str, Any]], dp_files: dict[str, dict[str, Any]]) -> None:
     """Raise ``ValueError`` when two config or datapath keys of ``k`` would define the same
     ``.svh`` macro (a list key ``a`` defines ``RM_CFG_A_FILE``, ``RM_CFG_A_BITS`` and
     ``RM_CFG_A_COUNT``, so a scalar key ``a_bits`` would redefine the second; ``identifier``
-    also folds case and punctuation)."""
-    owner: dict[str, str] = {name: "the set's fixed header" for name in _FIXED_MACROS}
-    owner[f"RM_OP_{identifier(k.name)}"] = "the set's fixed header"
+    also folds case and punctuation). The fixed macros (``RM_OP``, ``RM_COLS``, ...) cannot
+    clash: every key's macro starts with ``RM_CFG_`` or ``RM_DP_``."""
+    owner: dict[str, str] = {}
     defined: list[tuple[str, str]] = []
     for key in k.config:
         base = f"RM_CFG_{identifier(key)}"

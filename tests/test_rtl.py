@@ -256,7 +256,6 @@ def test_a_config_whose_keys_clash_in_the_svh_is_refused(tmp_path):
     assert str(info.value) == message
     assert list(tmp_path.iterdir()) == []
     del k.config["table_bits"]
-    k.config["RM-OP"] = 1               # folds to RM_CFG_RM_OP: no clash with the fixed RM_OP
     k.config["Shift"] = 2               # folds to RM_CFG_SHIFT, which `shift` defines
     with pytest.raises(ValueError, match=r"^config: key '(Shift|shift)' and key '(shift|Shift)' of op lut\.layernorm both define the \.svh macro `RM_CFG_SHIFT; "):
         vectorset.render(vs, method_rules="test")
