@@ -20,7 +20,9 @@ prints it; ``--check`` only verifies that every entry is current, naming the ops
 changed since the table was made (exit 1), which is what CI runs through the test suite.
 
 Per-channel constants (LayerNorm's biases and signs, i-GELU's constants) come from register
-files outside the blocks (as the testbench provides them) and are not counted.
+files outside the blocks (as the testbench provides them) and are not counted. The tables of
+the ``lut`` ops are register files inside their blocks (loaded through a write port), so
+their flip-flops and read multiplexers are counted.
 """
 
 from __future__ import annotations
@@ -118,6 +120,18 @@ CONFIGS: dict[str, CostConfig] = {
         192,
         "8 -> 11 bits, PTF shifts 0..3",
     ),
+    # The table ops at a model's wiring: GELU's table straight to 8 fractional bits more than
+    # its 8-bit input (256 entries of 16 bits); the exp table of an 8-bit score at F = 16 (all
+    # 256 entries non-zero at this scale); the rsqrt table at table_bits = 8 (256 entries).
+    "lut.gelu": CostConfig(lambda c: ops.make("lut.gelu", scale_in=0.05, scale_out=0.05 / 256, in_bits=8, out_bits=16), 768, "8 -> 16 bits, 256-entry table"),
+    "lut.softmax": CostConfig(
+        lambda c: ops.make("lut.softmax", scale_in=0.0034, in_bits=8, out_bits=16, frac_bits=16), 197, "8 -> 16 bits, F = 16, 256-entry table"
+    ),
+    "lut.layernorm": CostConfig(
+        lambda c: ops.make("lut.layernorm", scale_in=1e-4, gamma=np.ones(c), beta=np.zeros(c), shift=0, in_bits=16, table_bits=8),
+        192,
+        "16 -> 32 bits, 256-entry table",
+    ),
 }
 
 
@@ -156,6 +170,14 @@ def dut_parameters(kernel: Kernel, cols: int) -> tuple[str, dict[str, int]]:
         }
     if op == "fqvit.layernorm":
         return "rm_fqvit_layernorm", {"COLS": cols, "IN_BITS": ib, "OUT_BITS": ob, "ZP": k["zero_point"]}
+    if op == "lut.gelu":
+        return "rm_lut_gelu", {"IN_BITS": ib, "OUT_BITS": ob}
+    if op == "lut.softmax":
+        return "rm_lut_softmax", {
+            "COLS": cols, "IN_BITS": ib, "OUT_BITS": ob, "FRAC_BITS": k["frac_bits"], "OUT_SHIFT": k["out_shift"], "TLEN": len(k["table"]),
+        }
+    if op == "lut.layernorm":
+        return "rm_lut_layernorm", {"COLS": cols, "IN_BITS": ib, "OUT_BITS": ob, "SHIFT": k["shift"], "K": k["index_bits"]}
     raise ValueError(f"op {op!r} has no RTL cost configuration; configured ops: {', '.join(sorted(CONFIGS))}")
 
 

@@ -52,6 +52,9 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "ivit.gelu": ("rm_ivit_gelu.v", "rm_shiftexp.v", "rm_udiv.v"),
     "fqvit.softmax": ("rm_fqvit_softmax.v", "rm_iexp.v", "rm_udiv.v"),
     "fqvit.layernorm": ("rm_fqvit_layernorm.v", "rm_udiv.v", "rm_isqrt.v"),
+    "lut.gelu": ("rm_lut_gelu.v",),
+    "lut.softmax": ("rm_lut_softmax.v",),
+    "lut.layernorm": ("rm_lut_layernorm.v", "rm_udiv.v"),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 

@@ -145,7 +145,32 @@ def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]], dp_files: dic
         lines.append(f'`define RM_DP_{identifier(key)}_FILE "{info["file"]}"')
         lines.append(f"`define RM_DP_{identifier(key)}_BITS {info['bits']}")
     lines.append("`endif")
+    _refuse_macro_clash(k, cfg_files, dp_files)
     return "\n".join(lines) + "\n"
+
+
+def _refuse_macro_clash(k: Kernel, cfg_files: dict[str, dict[str, Any]], dp_files: dict[str, dict[str, Any]]) -> None:
+    """Raise ``ValueError`` when two config or datapath keys of ``k`` would define the same
+    ``.svh`` macro (a list key ``a`` defines ``RM_CFG_A_FILE``, ``RM_CFG_A_BITS`` and
+    ``RM_CFG_A_COUNT``, so a scalar key ``a_bits`` would redefine the second; ``identifier``
+    also folds case and punctuation). The fixed macros (``RM_OP``, ``RM_COLS``, ...) cannot
+    clash: every key's macro starts with ``RM_CFG_`` or ``RM_DP_``."""
+    owner: dict[str, str] = {}
+    defined: list[tuple[str, str]] = []
+    for key in k.config:
+        base = f"RM_CFG_{identifier(key)}"
+        names = [f"{base}_FILE", f"{base}_BITS", f"{base}_COUNT"] if key in cfg_files else [base]
+        defined.extend((name, f"key {key!r}") for name in names)
+    for key in dp_files:
+        base = f"RM_DP_{identifier(key)}"
+        defined.extend((name, f"datapath key {key!r}") for name in (f"{base}_FILE", f"{base}_BITS"))
+    for name, source in defined:
+        if name in owner:
+            raise ValueError(
+                f"config: {source} and {owner[name]} of op {k.name} both define the .svh macro `{name}; "
+                "rename one of the keys (every macro must be defined once)"
+            )
+        owner[name] = source
 
 
 def _spec_dict(spec: IntSpec, file: str, count: int) -> dict[str, Any]:

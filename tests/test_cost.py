@@ -31,6 +31,11 @@ def test_check_passes_on_the_committed_table(capsys):
         ("rm_iexp.v", ["fqvit.softmax", "ibert.softmax"]),
         ("rm_isqrt.v", ["fqvit.layernorm", "ibert.layernorm"]),
         ("rm_shiftmax.v", ["ivit.softmax"]),
+        ("rm_lut_gelu.v", ["lut.gelu"]),
+        (
+            "rm_udiv.v",
+            ["fqvit.layernorm", "fqvit.softmax", "ibert.layernorm", "ibert.softmax", "ivit.gelu", "ivit.layernorm", "lut.layernorm"],
+        ),
     ],
 )
 def test_a_changed_rtl_file_makes_exactly_its_ops_stale(tmp_path, source, ops):
@@ -72,3 +77,13 @@ def test_a_streaming_op_takes_one_cycle_per_element(tmp_path):
     assert timing["cycles_per_row"] == timing["row_length"] == 192
     assert timing["first_latency"] == 2
     assert cost.load_table()["ops"]["requant"]["cycles_per_row"] == 192
+
+
+@pytest.mark.parametrize("op, entries, entry_bits, row_bits", [("lut.gelu", 256, 16, 0), ("lut.softmax", 256, 17, 197 * 8), ("lut.layernorm", 256, 30, 192 * 16)])
+def test_the_table_ops_pay_for_their_tables(op, entries, entry_bits, row_bits):
+    """The tables are register files inside the lut blocks: their flip-flops are in the table
+    (every entry bit, plus the row buffer of the row-level ops)."""
+    entry = cost.load_table()["ops"][op]
+    assert entry["flip_flops"] >= entries * entry_bits + row_bits
+    cfg = cost.CONFIGS[op]
+    assert len(cfg.make(cfg.row_length).config["table"]) == entries

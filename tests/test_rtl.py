@@ -16,7 +16,7 @@ import pytest
 from refmodel import ops, rtl, vectorset
 from refmodel.golden import GOLDEN_DIR
 from refmodel.hexio import from_hex_lines, hex_digits
-from tests.rtl.edge_sets import edge_cases, write_confirmed
+from tests.rtl.edge_sets import _row_kinds, edge_cases, write_confirmed
 
 RTL_OPS = rtl.SUPPORTED_OPS
 GOLDEN_SETS = sorted(p for op in RTL_OPS for p in (GOLDEN_DIR / op).iterdir() if (p / "meta.json").exists())
@@ -114,11 +114,78 @@ def test_rtl_matches_at_the_corners_of_every_parameter(tmp_path):
         assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), f"{set_dir.name}\n{r.log}"
 
 
-EDGE_CASES = edge_cases()
+def lut_edge_cases() -> list[tuple[str, ops.Kernel, np.ndarray]]:
+    """Edge sets of the table ops: both ends of every width, the widest tables (2^16 entries),
+    saturated GELU entries, the shortest and longest exp-table divisions (F = 30 and 1), a cut
+    exp table that distant elements read past its end, one column, the rsqrt table at k = 1,
+    2 and 16, a variance whose leading one lies below k - 1 (padded index), shifts 0 and 31,
+    negative gammas and outputs beyond 32 bits."""
+    rng = np.random.default_rng(20261206)
+    cases = []
+    for s_in, s_out, in_bits, out_bits, cols in [
+        (1.0, 0.5, 2, 2, 5),              # 4 entries, both output ends saturate
+        (0.05, 1e-30, 8, 8, 12),          # every entry but 0 saturates (negative ones too)
+        (3e-4, 1e-7, 16, 32, 8),          # 65536 entries of 32 bits
+        (0.05, 0.05 / 256, 8, 16, 1),     # the model's wiring, one column
+    ]:
+        k = ops.make("lut.gelu", scale_in=s_in, scale_out=s_out, in_bits=in_bits, out_bits=out_bits)
+        cases.append((f"lut_gelu_i{in_bits}_o{out_bits}_s{s_out:g}_c{cols}", k, _row_kinds(rng, in_bits, cols)))
+    for s_in, in_bits, out_bits, frac_bits, cols in [
+        (0.3, 2, 2, 1, 5),                # 2-bit in and out, F = 1: a 62-step division
+        (0.01, 8, 32, 30, 33),            # F = 30 (33 steps), 32-bit output: OUT_SHIFT = 31
+        (0.5, 8, 8, 8, 24),               # a table cut to 14 entries: distances read its last zero
+        (1e-4, 16, 16, 16, 12),           # 16-bit inputs: 65536 entries
+        (0.0034, 8, 16, 16, 1),           # one column: OUT = 2^15 exactly
+        (0.001, 8, 16, 16, 197),          # nearly flat exponentials over a DeiT-T row
+    ]:
+        k = ops.make("lut.softmax", scale_in=s_in, in_bits=in_bits, out_bits=out_bits, frac_bits=frac_bits)
+        cases.append((f"lut_softmax_i{in_bits}_o{out_bits}_f{frac_bits}_c{cols}_t{len(k.config['table'])}", k, _row_kinds(rng, in_bits, cols)))
+
+    def affine(cols: int, wide: bool) -> tuple[np.ndarray, np.ndarray]:
+        gamma = rng.uniform(0.2, 2.0, size=cols) * np.where(rng.random(cols) < 0.3, -1.0, 1.0)
+        beta = rng.normal(0.0, 0.5, size=cols)
+        if wide:
+            beta[0], beta[-1] = 1e9 * abs(gamma[0]), -1e9 * abs(gamma[-1])   # out_bits beyond 32
+        return gamma, beta
+
+    for shift, in_bits, table_bits, cols, wide in [
+        (0, 16, 1, 8, False),             # k = 1: the parity alone
+        (0, 2, 2, 5, False),              # 2-bit inputs: V below 2^(k-1)
+        (31, 16, 12, 8, False),           # V of single bits: the index padded with zeros
+        (1, 16, 16, 6, True),             # 65536 entries, 2^16, outputs beyond 32 bits
+        (0, 30, 8, 2, False),             # the widest input for two channels
+        (0, 16, 8, 1, False),             # one column: V = 0 -> 1 on every row
+    ]:
+        g, b = affine(cols, wide)
+        k = ops.make("lut.layernorm", scale_in=0.01, gamma=g, beta=b, shift=shift, in_bits=in_bits, table_bits=table_bits)
+        x = _row_kinds(rng, in_bits, cols)
+        cases.append((f"lut_layernorm_sh{shift}_i{in_bits}_k{table_bits}_c{cols}_o{k.out_spec.bits}", k, x))
+    return cases
+
+
+EDGE_CASES = edge_cases() + lut_edge_cases()
 
 
 def test_edge_sets_cover_every_op_but_requant_and_shiftmax():
     assert {k.name for _, k, _ in EDGE_CASES} == set(RTL_OPS) - {"requant", "ivit.softmax"}
+
+
+def test_the_lut_edge_sets_reach_their_corners():
+    """The lut edge cases reach what their names promise (checked on the kernels, not the RTL)."""
+    by_name = {name: (k, x) for name, k, x in lut_edge_cases()}
+    tables = {name: len(k.config["table"]) for name, (k, _) in by_name.items()}
+    assert max(t for n, t in tables.items() if n.startswith("lut_gelu")) == 2**16
+    assert max(t for n, t in tables.items() if n.startswith("lut_softmax")) == 2**16
+    assert max(t for n, t in tables.items() if n.startswith("lut_layernorm")) == 2**16
+    assert min(t for n, t in tables.items() if n.startswith("lut_layernorm")) == 2
+    k, x = by_name["lut_gelu_i8_o8_s1e-30_c12"]
+    assert {-128, 127} <= set(k.sim(x).ravel().tolist())
+    k, x = by_name["lut_softmax_i8_o8_f8_c24_t14"]
+    assert (x.max(axis=1, keepdims=True) - x).max() > 13          # read past the cut table
+    k, x = by_name["lut_softmax_i8_o16_f16_c1_t256"]
+    assert (k.sim(x) == 2**15).all()
+    wide = [k for n, (k, _) in by_name.items() if n.startswith("lut_layernorm") and k.out_spec.bits > 32]
+    assert wide
 
 
 @pytest.mark.parametrize("case", EDGE_CASES, ids=[name for name, _, _ in EDGE_CASES])
@@ -140,6 +207,9 @@ def test_rtl_matches_every_edge_set(tmp_path, case):
         ("ibert.layernorm", "w16-realistic", 600, 0),
         ("ivit.layernorm", "w16-realistic", 600, 0),
         ("fqvit.layernorm", "w8-realistic", 600, 0),
+        ("lut.gelu", "w8-realistic", 600, 7),      # the sign bit of an 8-bit output
+        ("lut.softmax", "w8-realistic", 600, 0),
+        ("lut.layernorm", "w16-realistic", 600, 0),
     ],
 )
 def test_a_flipped_expected_bit_is_exactly_one_named_error(tmp_path, op, case, index, bit):
@@ -159,6 +229,36 @@ def test_a_flipped_expected_bit_is_exactly_one_named_error(tmp_path, op, case, i
     assert (r.vectors, r.errors) == (_element_count(set_dir), 1), r.log
     assert r.mismatches == [f"mismatch at index {index}: input {x}, expected {edited_value}, got {true_value}"]
     assert r.log.rstrip().splitlines()[-1] == f"{r.vectors} vectors, 1 errors"
+
+
+def _svh_macros(svh: Path) -> list[str]:
+    return [line.split()[1] for line in svh.read_text().splitlines() if line.startswith("`define ")]
+
+
+@pytest.mark.parametrize("op", sorted({p.parent.name for p in GOLDEN_SETS}))
+def test_every_golden_svh_defines_each_macro_once(op):
+    for set_dir in (p for p in GOLDEN_SETS if p.parent.name == op):
+        names = _svh_macros(set_dir / json.loads((set_dir / "meta.json").read_text())["svh"])
+        assert len(names) == len(set(names)), f"{set_dir}: {sorted(n for n in names if names.count(n) > 1)}"
+
+
+def test_a_config_whose_keys_clash_in_the_svh_is_refused(tmp_path):
+    k = ops.make("lut.layernorm", scale_in=0.01, gamma=np.ones(4), beta=np.zeros(4), table_bits=8)
+    x = np.arange(8, dtype=np.int64).reshape(2, 4)
+    k.config["table_bits"] = 8          # a scalar key beside the list `table`: RM_CFG_TABLE_BITS twice
+    vs = vectorset.VectorSet("clash", k, x, k.sim(x))
+    message = (
+        "config: key 'table_bits' and key 'table' of op lut.layernorm both define the .svh macro `RM_CFG_TABLE_BITS; "
+        "rename one of the keys (every macro must be defined once)"
+    )
+    with pytest.raises(ValueError) as info:
+        vectorset.write(tmp_path / "clash", vs, method_rules="test")
+    assert str(info.value) == message
+    assert list(tmp_path.iterdir()) == []
+    del k.config["table_bits"]
+    k.config["Shift"] = 2               # folds to RM_CFG_SHIFT, which `shift` defines
+    with pytest.raises(ValueError, match=r"^config: key '(Shift|shift)' and key '(shift|Shift)' of op lut\.layernorm both define the \.svh macro `RM_CFG_SHIFT; "):
+        vectorset.render(vs, method_rules="test")
 
 
 def test_a_set_whose_svh_does_not_name_its_op_still_runs(tmp_path):

@@ -113,6 +113,12 @@ module rm_tb;
     `include "rm_dut_fqvit_softmax.svh"
 `elsif RM_OP_FQVIT_LAYERNORM
     `include "rm_dut_fqvit_layernorm.svh"
+`elsif RM_OP_LUT_GELU
+    `include "rm_dut_lut_gelu.svh"
+`elsif RM_OP_LUT_SOFTMAX
+    `include "rm_dut_lut_softmax.svh"
+`elsif RM_OP_LUT_LAYERNORM
+    `include "rm_dut_lut_layernorm.svh"
 `else
     assign in_ready = 1'b0;
     assign out_valid = 1'b0;

@@ -20,10 +20,10 @@
 `define RM_CFG_GAMMA_SIGN_BITS 2
 `define RM_CFG_GAMMA_SIGN_COUNT 192
 `define RM_CFG_IN_BITS 16
+`define RM_CFG_INDEX_BITS 8
 `define RM_CFG_OUT_BITS 32
 `define RM_CFG_SHIFT 0
 `define RM_CFG_TABLE_FILE "cfg_table.hex"
 `define RM_CFG_TABLE_BITS 31
 `define RM_CFG_TABLE_COUNT 256
-`define RM_CFG_TABLE_BITS 8
 `endif

@@ -70,7 +70,7 @@ def yn_bounds(shift: int, table_bits: int) -> Interval:
 def bounds(config: dict[str, Any]) -> dict[str, Interval]:
     """Closed bounds of the named intermediates: ``V``, ``L``, ``E`` (``e``), ``T``, ``YT``
     (``Y * T``), ``YN``, ``OUT``."""
-    b, s, c, k = config["in_bits"], config["shift"], config["channels"], config["table_bits"]
+    b, s, c, k = config["in_bits"], config["shift"], config["channels"], config["index_bits"]
     vmax = max(1, v_max(b, s, c))
     lmax = vmax.bit_length() - 1
     table = config["table"]
@@ -89,8 +89,9 @@ def bounds(config: dict[str, Any]) -> dict[str, Interval]:
 
 def derive(gamma: np.ndarray, beta: np.ndarray, shift: int, in_bits: int, table_bits: int) -> dict[str, Any]:
     """Register values: the mantissa table, ``bi`` and ``gamma_sign`` per channel, ``shift``,
-    ``table_bits``, ``channels``, ``in_bits`` and ``out_bits`` (32, or the proven width of
-    ``OUT`` when wider).
+    ``index_bits`` (``k = table_bits``: the table's index width; not named ``table_bits``, which
+    would clash with the width the vector-set export gives the list ``table``), ``channels``,
+    ``in_bits`` and ``out_bits`` (32, or the proven width of ``OUT`` when wider).
 
     Raises ``ValueError`` naming ``gamma`` (a zero entry, D15), ``in_bits`` (``V`` could
     reach ``2^62``) or ``beta`` (``|OUT|`` could reach ``2^62``)."""
@@ -122,7 +123,7 @@ def derive(gamma: np.ndarray, beta: np.ndarray, shift: int, in_bits: int, table_
         "bi": bis,
         "gamma_sign": [1 if g > 0 else -1 for g in gamma.tolist()],
         "shift": shift,
-        "table_bits": table_bits,
+        "index_bits": table_bits,
         "channels": channels,
         "in_bits": in_bits,
     }
@@ -170,11 +171,11 @@ class LutLayerNorm(Kernel):
 
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
         table, bi, sgn = self._arrays
-        return _layernorm_rows(rows, self.config["shift"], table, self.config["table_bits"] - 1, bi, sgn)
+        return _layernorm_rows(rows, self.config["shift"], table, self.config["index_bits"] - 1, bi, sgn)
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        shift, mant = cfg["shift"], cfg["table_bits"] - 1
+        shift, mant = cfg["shift"], cfg["index_bits"] - 1
         table = torchint.as_i64(cfg["table"], rows.device)
         mu = torchint.rne_div(rows.sum(dim=1, keepdim=True), rows.shape[1])
         y = rows - mu

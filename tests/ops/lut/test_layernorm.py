@@ -36,7 +36,7 @@ def eps(k: int) -> Fraction:
 
 def reference_row(row, cfg, r: Ranges):
     """One row in Python ints; facts: Y, V, YN for the error bound."""
-    c, shift, k = len(row), cfg["shift"], cfg["table_bits"]
+    c, shift, k = len(row), cfg["shift"], cfg["index_bits"]
     mu = round_half_even(Fraction(sum(row), c))
     y = [x - mu for x in row]
     v = sum((yj >> shift) ** 2 for yj in y)
@@ -59,7 +59,7 @@ def check(k, q: np.ndarray) -> None:
     np.testing.assert_array_equal(got, want)
     assert list(within(ranges, lut_layernorm.bounds(cfg))) == []
     assert k.out_spec.lo <= got.min() and got.max() <= k.out_spec.hi
-    bound = eps(cfg["table_bits"])
+    bound = eps(cfg["index_bits"])
     with localcontext() as ctx:
         ctx.prec = 60
         for fact in facts:
