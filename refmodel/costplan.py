@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from refmodel import cost, methods
-from refmodel.plan import SlotScores, choose as choose_dsqnr
+from refmodel.plan import TIE_BREAK, SlotScores, choose as choose_dsqnr
 
 FLOAT = methods.FALLBACK["gelu"]
 
@@ -180,6 +180,21 @@ def choose(scores: Sequence[SlotScores], weight: float, costs: Mapping[str, Mapp
     """The cost-aware plan: slot -> ``argmax dSQNR - weight * cost`` (the dSQNR plan's chooser)."""
     check_weight(weight)
     return choose_dsqnr(weighted(scores, weight, costs))
+
+
+def choose_plan(scores: Sequence[SlotScores], weight: float | None, candidates: Sequence[str]) -> dict[str, str]:
+    """``refmodel.sim``'s plan: the dSQNR plan when ``weight`` is ``None``, else the cost-aware
+    plan with the committed table's costs normalised over ``candidates``."""
+    if weight is None:
+        return choose_dsqnr(list(scores))
+    return choose(scores, weight, CostModel.load().normalised(candidates))
+
+
+def rule(weight: float | None) -> str | None:
+    """The rule ``plan.json`` records for a cost-aware plan (``None``: the dSQNR rule)."""
+    if weight is None:
+        return None
+    return f"argmax dSQNR - L * cost, L = {weight!r}, cost normalised per kind (refmodel.costplan); ties: " + " > ".join(TIE_BREAK)
 
 
 def breakpoints(scores: Sequence[SlotScores], costs: Mapping[str, Mapping[str, float]]) -> list[float]:

@@ -142,28 +142,37 @@ def run(
     model,
     bits: int,
     images,
-    float_logits,
     batch_size: int,
     sensitivity,
     kinds: Mapping[str, str],
     candidates: Sequence[str],
     count: int,
     elements: Mapping[str, float],
-    ran: tuple[dict[str, str], float],
-) -> list[Point]:
-    """The sweep of a ``refmodel.sim`` run: its measured ``sensitivity`` (scores, uniform
-    logits), the calibration ``images`` and ``float_logits``, and ``ran``: the plan the run's
-    mixed model ran and its logits SQNR (reused when a swept plan equals it)."""
+    ran: tuple[dict[str, str], object],
+    title: str,
+) -> tuple[list[str], dict[str, bytes]]:
+    """The sweep of a ``refmodel.sim`` run: its measured ``sensitivity`` (scores, float and
+    uniform logits), the calibration ``images``, and ``ran``: the plan the run's mixed model
+    ran and its logits (not run again when a swept plan equals it). Returns the report's
+    lines and the files for ``--out`` (the CSV, and the PNG when matplotlib is installed)."""
     from refmodel import pipeline, search
     from refmodel.plan import uniform_plan
 
-    known = {
-        f"uniform {m}": (uniform_plan(dict(kinds), m), pipeline.logits_sqnr(float_logits, logits)) for m, logits in sensitivity.logits.items()
-    }
+    reference = sensitivity.float_logits
+    known = {f"uniform {m}": (uniform_plan(dict(kinds), m), pipeline.logits_sqnr(reference, logits)) for m, logits in sensitivity.logits.items()}
+    ran_sqnr = pipeline.logits_sqnr(reference, ran[1])
 
     def score_plan(plan: dict[str, str]) -> float:
         if plan == ran[0]:
-            return ran[1]
-        return search.plan_score(model, plan, bits, images, float_logits, batch_size)
+            return ran_sqnr
+        return search.plan_score(model, plan, bits, images, reference, batch_size)
 
-    return collect(sensitivity.scores, kinds, CostModel.load(), candidates, count, elements, score_plan, known)
+    points = collect(sensitivity.scores, kinds, CostModel.load(), candidates, count, elements, score_plan, known)
+    lines = report_lines(points)
+    files = {CSV_NAME: csv_text(points, kinds).encode()}
+    png = png_bytes(points, f"{title}: logits SQNR against the cost of the non-linear units")
+    if png is None:
+        lines.append(PLOT_HINT)
+    else:
+        files[PNG_NAME] = png
+    return lines, files

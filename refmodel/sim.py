@@ -31,7 +31,7 @@ import torch
 
 from refmodel import checkpoint, cli, costplan, costsweep, data, digits, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
-from refmodel.plan import SlotScores, TIE_BREAK, choose, plan_document, read_plan, uniform_plan, write_plan
+from refmodel.plan import SlotScores, plan_document, read_plan, uniform_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
 DEFAULT_MAX_ROWS = 64
@@ -229,7 +229,7 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
     else:
         float_model, float_logits = pipeline.float_reference(model, args.bits, images, BATCH_SIZE)
         timer.lap("run float model")
-    plan = inputs.plan if inputs.plan is not None else choose_plan(args, sens.scores)
+    plan = inputs.plan if inputs.plan is not None else costplan.choose_plan(sens.scores, args.cost_weight, args.methods)
     searched = None
     if args.plan_search:
         searched = search.search(model, plan, inputs.kinds, args.bits, images, float_logits, BATCH_SIZE, progress)
@@ -240,20 +240,6 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
     timer.lap("calibrate and run mixed model")
     timer.seconds["Numba check (inside mixed run)"] = checker.seconds
     return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, sens, searched)
-
-
-def choose_plan(args: argparse.Namespace, scores: list[SlotScores]) -> dict[str, str]:
-    """The dSQNR plan, or with ``--cost-weight L`` the cost-aware plan (refmodel.costplan)."""
-    if args.cost_weight is None:
-        return choose(scores)
-    return costplan.choose(scores, args.cost_weight, costplan.CostModel.load().normalised(args.methods))
-
-
-def plan_rule(args: argparse.Namespace) -> str | None:
-    """The rule ``plan.json`` records: ``None`` (the dSQNR rule) unless ``--cost-weight``."""
-    if args.cost_weight is None:
-        return None
-    return f"argmax dSQNR - L * cost, L = {args.cost_weight!r}, cost normalised per kind (refmodel.costplan); ties: " + " > ".join(TIE_BREAK)
 
 
 def slot_table(kinds: dict[str, str], results: Results) -> list[str]:
@@ -334,20 +320,12 @@ def report_results(args: argparse.Namespace, inputs: Inputs, results: Results, r
         report(line)
     if args.cost_sweep is None:
         return {}
-    ran = (results.plan, pipeline.logits_sqnr(results.float_logits, results.mixed_logits))
-    points = costsweep.run(
-        inputs.loaded.model, args.bits, inputs.calib.images, results.float_logits, BATCH_SIZE, results.sensitivity, inputs.kinds, args.methods,
-        args.cost_sweep, elements, ran,
+    lines, files = costsweep.run(
+        inputs.loaded.model, args.bits, inputs.calib.images, BATCH_SIZE, results.sensitivity, inputs.kinds, args.methods, args.cost_sweep,
+        elements, (results.plan, results.mixed_logits), f"{args.model} W{args.bits}A{args.bits}",
     )
-    report()
-    for line in costsweep.report_lines(points):
+    for line in [""] + lines:
         report(line)
-    files = {costsweep.CSV_NAME: costsweep.csv_text(points, inputs.kinds).encode()}
-    png = costsweep.png_bytes(points, f"{args.model} W{args.bits}A{args.bits}: logits SQNR against the cost of the non-linear units")
-    if png is None:
-        report(costsweep.PLOT_HINT)
-    else:
-        files[costsweep.PNG_NAME] = png
     return files
 
 
@@ -385,7 +363,7 @@ def export(
     calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
     scores = results.measured_scores if results.measured_scores is not None else inputs.plan_scores
     with outdir.staged(args.out, force=args.force) as stage:
-        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, plan_rule(args)))
+        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, costplan.rule(args.cost_weight)))
         for name, content in files.items():
             (stage / name).write_bytes(content)
         entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
