@@ -122,6 +122,8 @@ def png_bytes(points: Sequence[Point], title: str) -> bytes | None:
         if front:
             ax.scatter(*zip(*front), s=70, facecolors="none", edgecolors="tab:red", linewidths=1.5, label="front (non-dominated)")
         for x, p in zip(xs, points):
+            if math.isnan(p.sqnr):  # a plan that refused a scale: in the CSV, not on the chart
+                continue
             if p.label == DSQNR_LABEL:
                 ax.scatter([x], [p.sqnr], marker="*", s=180, color="tab:blue", label=DSQNR_LABEL, zorder=3)
             elif p.weight is None:

@@ -177,6 +177,7 @@ def test_png_is_written_when_matplotlib_is_installed():
     points = _points(rng, 6)
     points[0].label, points[0].weight = costsweep.DSQNR_LABEL, 0.0
     points[1].weight = None
+    points[2].sqnr = math.nan  # a plan that refused a scale
     costplan.mark_front(points)
     png = costsweep.png_bytes(points, "test")
     assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
