@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import sys
 
@@ -197,20 +198,25 @@ def test_bad_weight_is_refused(weight):
         costplan.check_request(weight, None, plan_file=False, compare=False, out=False, candidates=CANDIDATES)
 
 
-def test_requests_refused_before_any_work():
+def test_requests_refused_before_any_work(tmp_path):
+    table = tmp_path / "cost.json"  # the candidates' ops only: no lut entry
+    table.write_text(json.dumps(_table(np.random.default_rng(0))))
+
     def refused(weight, sweep, **kw):
-        args = dict(plan_file=False, compare=False, out=True, candidates=CANDIDATES) | kw
+        args = dict(plan_file=False, compare=False, out=True, candidates=CANDIDATES, table=table) | kw
         with pytest.raises(ValueError) as info:
             costplan.check_request(weight, sweep, **args)
         assert "\n" not in str(info.value)
         return str(info.value)
 
-    assert "--methods" in refused(1.0, None, candidates=("ibert", "lut")) and "lut" in refused(None, 4, candidates=("lut",))
+    line = refused(1.0, None, candidates=("ibert", "lut"))
+    assert line.startswith("--cost-weight: method lut has no cost for its softmax op lut.softmax in") and "--methods" in line
+    assert refused(None, 4, candidates=("lut",)).startswith("--cost-sweep: method lut has no cost")
     assert refused(1.0, None, plan_file=True).startswith("--cost-weight")
     assert refused(None, 4, plan_file=True).startswith("--cost-sweep needs measured scores")
     assert refused(None, 4, out=False).startswith("--cost-sweep writes")
     assert refused(None, 1).startswith("--cost-sweep: the number of plans must be at least 2")
-    costplan.check_request(None, 3, plan_file=True, compare=True, out=True, candidates=CANDIDATES)  # --plan --compare measures the scores
+    costplan.check_request(None, 3, plan_file=True, compare=True, out=True, candidates=CANDIDATES, table=table)  # --plan --compare measures the scores
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "x"])
