@@ -119,12 +119,14 @@ def _num(x: float) -> float | str:
 
 
 def plan_document(
-    model: str, bits: int, weights: str, calibration: dict[str, Any], kinds: dict[str, str], plan: dict[str, str], scores: list[SlotScores]
+    model: str, bits: int, weights: str, calibration: dict[str, Any], kinds: dict[str, str], plan: dict[str, str], scores: list[SlotScores],
+    rule: str | None = None,
 ) -> dict[str, Any]:
     """The JSON plan: model, bits, and per slot (in ``kinds`` order) the method that ran
     (``choice``, from ``plan``) and, for the slots that have them, the scores measured for
     each candidate. The choice is never recomputed from the scores: a plan read from a file
-    and run is written back as it ran."""
+    and run is written back as it ran. ``rule`` replaces the dSQNR rule's description (a
+    cost-aware plan, :mod:`refmodel.costplan`)."""
     measured = {s.name: s for s in scores}
     slots = []
     for name, kind in kinds.items():
@@ -138,7 +140,7 @@ def plan_document(
         "bits": bits,
         "weights": weights,
         "calibration": calibration,
-        "rule": "argmax dSQNR = SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK),
+        "rule": rule if rule is not None else "argmax dSQNR = SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK),
         "slots": slots,
     }
 

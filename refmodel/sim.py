@@ -29,9 +29,9 @@ from typing import Iterator
 
 import torch
 
-from refmodel import checkpoint, cli, data, digits, methods, models, outdir, pipeline, search, vectors
+from refmodel import checkpoint, cli, costplan, costsweep, data, digits, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
-from refmodel.plan import SlotScores, choose, plan_document, read_plan, write_plan
+from refmodel.plan import SlotScores, plan_document, read_plan, uniform_plan, write_plan
 from refmodel.quant.base import NETWORK_BITS
 
 DEFAULT_CALIB_IMAGES = 32
@@ -64,6 +64,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
     parser.add_argument("--plan-search", action="store_true", help="search a plan by the logits SQNR on the calibration images, starting from the dSQNR plan (refmodel.search)")
+    parser.add_argument(
+        "--cost-weight", type=float, metavar="L",
+        help="choose per slot the method maximising dSQNR - L * cost, cost normalised per kind from rtl_vectors/cost.json (refmodel.costplan; L >= 0, 0 = the dSQNR plan)",
+    )
+    parser.add_argument(
+        "--cost-sweep", type=int, nargs="?", const=8, metavar="N",
+        help="run up to N (default 8) cost-weighted plans over a range of L; write cost_sweep.csv and cost_sweep.png (logits SQNR against area and cycles) into --out",
+    )
     parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const="", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, its test split")
     return parser.parse_args(argv)
 
@@ -84,6 +92,8 @@ def check_args(args: argparse.Namespace) -> None:
         args.methods = methods.parse(args.methods)
     if args.compare and args.plan is None:
         raise UsageError("--compare needs --plan (without a plan file the uniform models are always measured)")
+    with cli.bad_input():
+        costplan.check_request(args.cost_weight, args.cost_sweep, plan_file=args.plan is not None, compare=args.compare, out=args.out is not None, candidates=args.methods)
     if args.out is not None:
         outdir.check_target(args.out, force=args.force)
 
@@ -220,7 +230,7 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
     else:
         float_model, float_logits = pipeline.float_reference(model, args.bits, images, BATCH_SIZE)
         timer.lap("run float model")
-    plan = inputs.plan if inputs.plan is not None else choose(sens.scores)
+    plan = inputs.plan if inputs.plan is not None else costplan.choose_plan(sens.scores, args.cost_weight, args.methods)
     searched = None
     if args.plan_search:
         searched = search.search(model, plan, inputs.kinds, args.bits, images, float_logits, BATCH_SIZE, progress)
@@ -264,17 +274,29 @@ def plan_summary(kinds: dict[str, str], plan: dict[str, str], candidates: tuple[
     ]
 
 
-def logits_table(results: Results) -> list[str]:
-    """Logits SQNR and top-1 agreement against the float model of every plan run."""
+def elements_per_image(results: Results, images: int) -> dict[str, float]:
+    """Elements each slot's kernel processed per image in the mixed run."""
+    return {name: check.elements / images for name, check in results.checker.checks.items()}
+
+
+def logits_table(results: Results, kinds: dict[str, str], elements: dict[str, float]) -> list[str]:
+    """Logits SQNR and top-1 agreement against the float model of every plan run, and each
+    plan's total cost (refmodel.costplan: area and cycles per image of its non-linear units)."""
     no_gelu = [m for m in results.measured_methods if "gelu" not in methods.get(m).ops]
-    rows = {"uniform " + m + ("*" if m in no_gelu else ""): results.sensitivity.logits[m] for m in results.measured_methods}
-    rows["mixed"] = results.mixed_logits
+    rows = {"uniform " + m + ("*" if m in no_gelu else ""): (results.sensitivity.logits[m], uniform_plan(kinds, m)) for m in results.measured_methods}
+    rows["mixed"] = (results.mixed_logits, results.plan)
     ref = results.float_logits
-    lines = [f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16}"]
+    with cli.bad_input():
+        cost_model = costplan.CostModel.load()
+    cells = lambda plan: " " + cost_model.describe(plan, kinds, {n: elements.get(n, 0.0) for n in kinds})  # noqa: E731
+    lines = [f"{'plan':<14} {'logits SQNR dB':>15} {'top-1 agreement':>16} {costplan.COST_HEADER}"]
     lines += [f"{'uniform ' + m:<14} refused: {why}" for m, why in results.refused_methods.items()]
     if results.searched is not None:
-        lines.append(f"{'mixed (dSQNR)':<14} {fmt_db(results.searched.start_score):>15}")
-    lines += [f"{label:<14} {fmt_db(pipeline.logits_sqnr(ref, logits)):>15} {pipeline.top1_agreement(ref, logits):>16.3f}" for label, logits in rows.items()]
+        lines.append(f"{'mixed (dSQNR)':<14} {fmt_db(results.searched.start_score):>15} {'':>16}" + cells(results.searched.start))
+    lines += [
+        f"{label:<14} {fmt_db(pipeline.logits_sqnr(ref, logits)):>15} {pipeline.top1_agreement(ref, logits):>16.3f}" + cells(plan)
+        for label, (logits, plan) in rows.items()
+    ]
     if results.searched is not None:
         found = results.searched
         changed = sum(1 for n in found.plan if found.plan[n] != found.start[n])
@@ -283,8 +305,29 @@ def logits_table(results: Results) -> list[str]:
             f"logits SQNR on the calibration images {fmt_db(found.start_score)} -> {fmt_db(found.score)} dB"
         )
     for m in no_gelu:
-        lines.append(f"* {m} has no integer GELU: its uniform model keeps GELU in float" + (", as upstream" if m == "fqvit" else ""))
+        lines.append(f"* {m} has no integer GELU: its uniform model keeps GELU in float" + (", as upstream" if m == "fqvit" else "") + "; its cost counts no GELU unit")
     return lines
+
+
+def report_results(args: argparse.Namespace, inputs: Inputs, results: Results, report: Report) -> dict[str, bytes]:
+    """The slot table, the plan summary, the logits table with each plan's cost and, with
+    ``--cost-sweep``, the sweep (refmodel.costsweep); returns the sweep's files for ``--out``."""
+    elements = elements_per_image(results, int(inputs.calib.images.shape[0]))
+    report()
+    lines = slot_table(inputs.kinds, results) + plan_summary(inputs.kinds, results.plan, args.methods)
+    if args.cost_weight is not None:
+        lines.append(f"cost-aware plan: argmax dSQNR - L * cost per slot, L = {args.cost_weight:g} (cost normalised per kind, refmodel.costplan)")
+    for line in lines + [""] + logits_table(results, inputs.kinds, elements):
+        report(line)
+    if args.cost_sweep is None:
+        return {}
+    lines, files = costsweep.run(
+        inputs.loaded.model, args.bits, inputs.calib.images, BATCH_SIZE, results.sensitivity, inputs.kinds, args.methods, args.cost_sweep,
+        elements, (results.plan, results.mixed_logits), f"{args.model} W{args.bits}A{args.bits}",
+    )
+    for line in [""] + lines:
+        report(line)
+    return files
 
 
 def evaluate(
@@ -312,13 +355,18 @@ def evaluate(
         report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
 
 
-def export(args: argparse.Namespace, inputs: Inputs, results: Results, capture: vectors.CaptureProbe, report_lines: list[str]) -> int:
-    """Write the export directory atomically; returns the number of slot vector sets."""
+def export(
+    args: argparse.Namespace, inputs: Inputs, results: Results, capture: vectors.CaptureProbe, report_lines: list[str], files: dict[str, bytes]
+) -> int:
+    """Write the export directory atomically, with ``files`` (name -> bytes) beside the rest;
+    returns the number of slot vector sets."""
     loaded, calib = inputs.loaded, inputs.calib
     calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
     scores = results.measured_scores if results.measured_scores is not None else inputs.plan_scores
     with outdir.staged(args.out, force=args.force) as stage:
-        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores))
+        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, costplan.rule(args.cost_weight)))
+        for name, content in files.items():
+            (stage / name).write_bytes(content)
         entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
         (stage / "report.txt").write_text("\n".join(report_lines) + "\n")
         manifest = {
@@ -346,10 +394,8 @@ def run(args: argparse.Namespace) -> int:
     timer.lap("load model and data")
     capture = vectors.CaptureProbe(args.max_rows) if args.out is not None else None
     results = measure(args, inputs, timer, capture)
-    report()
-    for line in slot_table(inputs.kinds, results) + plan_summary(inputs.kinds, results.plan, args.methods) + [""] + logits_table(results):
-        report(line)
-    timer.lap("report")
+    files = report_results(args, inputs, results, report)
+    timer.lap("report" if args.cost_sweep is None else "report and cost sweep")
     if inputs.labelled is not None:
         evaluate(*inputs.labelled, results, inputs, args.bits, report)
         timer.lap("evaluate")
@@ -358,9 +404,9 @@ def run(args: argparse.Namespace) -> int:
     report()
     final = f"bit-exact slots: {exact}/{len(kinds)}"
     if args.out is not None:
-        sets = export(args, inputs, results, capture, report.lines + [final])
+        sets = export(args, inputs, results, capture, report.lines + [final], files)
         timer.lap("write vectors")
-        print(f"wrote {args.out}: plan.json, report.txt, manifest.json and {sets} slot vector sets")
+        print(f"wrote {args.out}: plan.json, report.txt, manifest.json and {sets} slot vector sets" + "".join(f", {n}" for n in files))
     print(timer.line())
     print(final)
     return 0 if exact == len(kinds) else 1
