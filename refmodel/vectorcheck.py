@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from refmodel import cli, models, vectorset
+from refmodel import cli, costsweep, models, vectorset
 from refmodel.hexio import from_hex_text
 from refmodel.plan import read_plan
 from refmodel.quant.base import NETWORK_BITS
@@ -49,6 +49,9 @@ from refmodel.vectors import MANIFEST, _DIGEST_PLACEHOLDER, _manifest_digest
 
 PLAN = "plan.json"
 REPORT = "report.txt"
+NOT_RERUN = frozenset({REPORT, costsweep.CSV_NAME, costsweep.PNG_NAME})
+"""Files a rerun does not reproduce: the report describes the invocation, and the cost sweep
+measures many plans while the rerun runs the recorded one (both stay sha256-checked)."""
 
 
 class Refused(cli.UsageError):
@@ -473,11 +476,10 @@ def _manifest_content(manifest_bytes: bytes) -> dict[str, Any]:
 
 
 def compare_trees(directory: Path, rerun: Path) -> list[str]:
-    """Every file of the export against the rerun's, byte for byte; ``report.txt`` (which
-    describes the invocation) is left out, and ``manifest.json`` is compared without its
-    file digests (every file is compared itself) and its own digest."""
+    """Every file of the export against the rerun's, byte for byte, except :data:`NOT_RERUN`;
+    ``manifest.json`` is compared without its file digests (every file is compared itself) and its own digest."""
     problems = []
-    for rel in sorted((_relative_files(directory) | _relative_files(rerun)) - {REPORT}):
+    for rel in sorted((_relative_files(directory) | _relative_files(rerun)) - NOT_RERUN):
         mine, theirs = directory / rel, rerun / rel
         if not theirs.is_file():
             problems.append(f"{mine}: the rerun does not produce it")
@@ -511,7 +513,8 @@ def rerun(directory: Path, manifest: dict[str, Any], outcome: Outcome, checkpoin
     for problem in differences:
         owner = _owner(directory, outcome.sets, problem)
         (owner.problems if owner else outcome.problems).append(problem)
-    return [f"rerun: {shown}: {len(differences)} file(s) differ from the export (report.txt not compared)"]
+    skipped = " and ".join(sorted(n for n in NOT_RERUN if (directory / n).is_file()))
+    return [f"rerun: {shown}: {len(differences)} file(s) differ from the export ({skipped} not compared)"]
 
 
 # ------------------------------------------------------------------------------- command
