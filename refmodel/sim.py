@@ -34,6 +34,17 @@ from refmodel.cli import UsageError
 from refmodel.plan import SlotScores, choose, plan_document, read_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
+
+
+class _TestSplit:
+    """``--eval`` without a directory: the digits test split. Not a string: argparse converts
+    a string ``const`` with the option's ``type``, which refuses the empty path."""
+
+    def __repr__(self) -> str:
+        return "<digits test split>"
+
+
+TEST_SPLIT = _TestSplit()
 DEFAULT_MAX_ROWS = 64
 BATCH_SIZE = 8
 
@@ -63,7 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
     parser.add_argument("--plan-search", action="store_true", help="search a plan by the logits SQNR on the calibration images, starting from the dSQNR plan (refmodel.search)")
-    parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const="", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, its test split")
+    parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const=TEST_SPLIT, help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, its test split")
     return parser.parse_args(argv)
 
 
@@ -73,7 +84,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
     if args.bits is not None and args.bits not in (8, 6, 4):
         raise UsageError(f"--bits must be 8, 6 or 4, got {args.bits}")
-    if args.eval_dir == "" and args.model != "digits":
+    if args.eval_dir is TEST_SPLIT and args.model != "digits":
         raise UsageError(f"--eval needs a labelled ImageFolder DIR for {args.model} (only digits has a built-in test split)")
     if args.calib_images < 1:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
@@ -197,7 +208,7 @@ def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
         print(f"plan: {args.plan}", flush=True)
         # report.txt does not depend on where the plan file lies, so a rerun from plan.json reproduces it
         report.lines.append("plan: read from --plan" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
-    if args.eval_dir == "":
+    if args.eval_dir is TEST_SPLIT:
         test = digits.load("test")
         inputs.labelled = (test.describe(), test.batches(BATCH_SIZE))
     elif args.eval_dir is not None:
