@@ -118,13 +118,27 @@ def _num(x: float) -> float | str:
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
+def _json_numbers(value: Any) -> Any:
+    """``value`` with every non-finite float written as ``"inf"``/``"-inf"`` (JSON has none)."""
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_numbers(v) for v in value]
+    return value
+
+
 def plan_document(
-    model: str, bits: int, weights: str, calibration: dict[str, Any], kinds: dict[str, str], plan: dict[str, str], scores: list[SlotScores]
+    model: str, bits: int, weights: str, calibration: dict[str, Any], kinds: dict[str, str], plan: dict[str, str], scores: list[SlotScores],
+    search: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON plan: model, bits, and per slot (in ``kinds`` order) the method that ran
     (``choice``, from ``plan``) and, for the slots that have them, the scores measured for
     each candidate. The choice is never recomputed from the scores: a plan read from a file
-    and run is written back as it ran."""
+    and run is written back as it ran. ``search`` (:meth:`refmodel.search.SearchResult.document`)
+    records a plan search with every score it decided from; the reader accepts it and does
+    not interpret it."""
     measured = {s.name: s for s in scores}
     slots = []
     for name, kind in kinds.items():
@@ -132,7 +146,7 @@ def plan_document(
         if name in measured and measured[name].scores:
             entry["scores"] = {m: {k: _num(v) for k, v in d.items()} for m, d in sorted(measured[name].scores.items())}
         slots.append(entry)
-    return {
+    document = {
         "format": PLAN_FORMAT,
         "model": model,
         "bits": bits,
@@ -141,6 +155,10 @@ def plan_document(
         "rule": "argmax dSQNR = SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK),
         "slots": slots,
     }
+    if search is not None:
+        document["search"] = _json_numbers(search)
+        document["rule"] = "plan search from the dSQNR plan (see 'search'); dSQNR: argmax SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK)
+    return document
 
 
 def write_plan(path: Path, document: dict[str, Any]) -> None:
@@ -171,6 +189,7 @@ _TOP_FIELDS: dict[str, tuple[bool, tuple[type, ...]]] = {
     "weights": (False, (str,)),
     "calibration": (False, (dict,)),
     "rule": (False, (str,)),
+    "search": (False, (dict,)),
 }
 _SLOT_FIELDS: dict[str, tuple[bool, tuple[type, ...]]] = {
     "name": (True, (str,)),
@@ -231,7 +250,8 @@ def read_plan(path: str | Path, model: str, slot_kinds: dict[str, str], *, bits:
     order) and the scores stored beside them.
 
     The file must be ``{"format": "refmodel-plan/1", "model", "bits", "slots": [...]}`` (with
-    optional ``weights``, ``calibration``, ``rule``); each slot entry ``{"name", "kind",
+    optional ``weights``, ``calibration``, ``rule``, ``search``: an object, the record of a
+    plan search, kept but not interpreted); each slot entry ``{"name", "kind",
     "choice"}`` with optional ``scores`` (method -> ``sqnr_in``, ``sqnr_out``, ``dsqnr``, each
     a number or ``"inf"``/``"-inf"``). Every slot of the model appears exactly once, with its
     kind and a method known for that kind; ``model`` and ``bits`` equal the run's. Unknown

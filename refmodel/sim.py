@@ -47,6 +47,8 @@ class _TestSplit:
 TEST_SPLIT = _TestSplit()
 DEFAULT_MAX_ROWS = 64
 BATCH_SIZE = 8
+DEFAULT_EVAL_BATCH = 32
+DEFAULT_WORKERS = 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -74,7 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
     parser.add_argument("--plan-search", action="store_true", help="search a plan by the logits SQNR on the calibration images, starting from the dSQNR plan (refmodel.search)")
-    parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const=TEST_SPLIT, help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, its test split")
+    parser.add_argument("--eval-batch-size", type=int, default=DEFAULT_EVAL_BATCH, help=f"--eval: images per batch (default {DEFAULT_EVAL_BATCH})")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help=f"--eval DIR: data loader worker processes, 0 reads in this process (default {DEFAULT_WORKERS})")
+    parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const=TEST_SPLIT, help="labelled ImageFolder (e.g. ImageNet val): report top-1 and top-5 accuracy of every plan; for digits without DIR, its test split")
     return parser.parse_args(argv)
 
 
@@ -88,6 +92,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--eval needs a labelled ImageFolder DIR for {args.model} (only digits has a built-in test split)")
     if args.calib_images < 1:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
+    if args.eval_batch_size < 1:
+        raise UsageError(f"--eval-batch-size must be at least 1, got {args.eval_batch_size}")
+    if args.workers < 0:
+        raise UsageError(f"--workers must be at least 0, got {args.workers}")
     if args.max_rows < 1:
         raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
     with cli.bad_input():
@@ -145,7 +153,7 @@ class Inputs:
     plan: dict[str, str] | None = None  # from --plan, or a QAT checkpoint's
     plan_scores: list[SlotScores] = field(default_factory=list)  # the scores stored in the plan file
     frozen: dict[str, torch.Tensor] | None = None  # a QAT checkpoint's quantizer state, for its own plan
-    labelled: tuple[str, Iterator[tuple[torch.Tensor, torch.Tensor]]] | None = None  # --eval: what, lazy batches
+    labelled: tuple[str, Iterator[tuple[torch.Tensor, torch.Tensor]], int] | None = None  # --eval: what, lazy batches, count
 
 
 @dataclass
@@ -210,11 +218,11 @@ def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
         report.lines.append("plan: read from --plan" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
     if args.eval_dir is TEST_SPLIT:
         test = digits.load("test")
-        inputs.labelled = (test.describe(), test.batches(BATCH_SIZE))
+        inputs.labelled = (test.describe(), test.batches(args.eval_batch_size), len(test.labels))
     elif args.eval_dir is not None:
         with cli.bad_input():
-            count, batches = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
-        inputs.labelled = (f"{count} labelled images from {args.eval_dir}", batches)
+            count, batches = data.image_batches(args.eval_dir, loaded.model, args.eval_batch_size, args.workers)
+        inputs.labelled = (f"{count} labelled images from {args.eval_dir}", batches, count)
     return inputs
 
 
@@ -298,10 +306,10 @@ def logits_table(results: Results) -> list[str]:
 
 
 def evaluate(
-    where: str, labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], results: Results, inputs: Inputs, bits: int, report: Report
+    where: str, labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], count: int, results: Results, inputs: Inputs, bits: int, report: Report
 ) -> None:
-    """Top-1 accuracy of every model run on labelled images; an unreadable image is a usage
-    error, a failure of a model is not."""
+    """Top-1 and top-5 accuracy of every model run on labelled images, with progress and
+    throughput; an unreadable image is a usage error, a failure of a model is not."""
     report()
     report(f"evaluation: {where}")
     named = {"float": results.float_model}
@@ -315,11 +323,13 @@ def evaluate(
     for model in named.values():
         pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
     try:
-        accuracy = pipeline.evaluate(named, labelled, progress)
+        accuracy = pipeline.evaluate(named, labelled, progress, count)
     except data.ImageError as exc:
         raise UsageError(str(exc)) from None
     for name, acc in accuracy.items():
-        report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
+        report(f"top-1 accuracy {name:<14} {100 * acc.top1 / max(acc.images, 1):6.2f} %")
+    for name, acc in accuracy.items():
+        report(f"top-{acc.k} accuracy {name:<14} {100 * acc.topk / max(acc.images, 1):6.2f} %")
 
 
 def export(args: argparse.Namespace, inputs: Inputs, results: Results, capture: vectors.CaptureProbe, report_lines: list[str]) -> int:
