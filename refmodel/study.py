@@ -1,8 +1,8 @@
 """``python -m refmodel.study digits``: what every plan costs on real images, before and after
 quantization-aware training.
 
-1. The float digits model: reused from the cache when there (``--quick``: its own shorter
-   schedule, cached apart), else trained (:mod:`refmodel.train`).
+1. The float digits model: reused from the cache when there, else trained there
+   (:mod:`refmodel.train`'s digits recipe).
 2. At 8, 6 and 4 bits (residual stream 16): the uniform I-BERT, FQ-ViT and I-ViT plans, the
    dSQNR mixed plan and the searched plan (:mod:`refmodel.search`, started from the dSQNR
    plan, over the same methods, scored on the calibration images) are calibrated on the
@@ -48,7 +48,6 @@ METHODS = ("ibert", "fqvit", "ivit")
 BITS = (8, 6, 4)
 BATCH = 8  # calibration batch, as sim's
 EVAL_BATCH = 120
-QAT_BATCH = 64
 SEED = 0
 MANIFEST_FORMAT = "refmodel-manifest/1"
 Say = Callable[[str], None]
@@ -56,22 +55,20 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Budget:
-    """How much work a study does. ``float_epochs``/``float_lr``: the float model's schedule
-    when it must be trained (``None``: :mod:`refmodel.train`'s digits recipe, the cached model
-    every command uses); ``qat_steps`` updates of batch 64 at ``qat_lr`` (AdamW, weight decay
-    1e-4, cosine to zero, label smoothing 0.1) per plan."""
+    """How much work a study does: calibration images (the search scores on them too), passes
+    of the plan search, and per plan ``qat_steps`` updates of ``qat_batch`` training images at
+    ``qat_lr`` (AdamW, weight decay 1e-4, cosine to zero, label smoothing 0.1)."""
 
     name: str
-    float_epochs: int | None
-    float_lr: float | None
     calib_images: int
     search_passes: int
     qat_steps: int
+    qat_batch: int
     qat_lr: float = 1e-4
 
 
-FULL = Budget("full", None, None, calib_images=32, search_passes=2, qat_steps=40)
-QUICK = Budget("quick", 16, 4e-3, calib_images=16, search_passes=1, qat_steps=12)
+FULL = Budget("full", calib_images=32, search_passes=2, qat_steps=40, qat_batch=64)
+QUICK = Budget("quick", calib_images=8, search_passes=1, qat_steps=8, qat_batch=32)
 
 
 @dataclass
@@ -110,7 +107,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = cli.Parser(prog="python -m refmodel.study", description=__doc__.split("\n\n")[0].replace("``", "'"),
                         epilog="Example: python -m refmodel.study digits --out out/study")
     parser.add_argument("model", help="the model studied: digits (the only one with a training and a test split here)")
-    parser.add_argument("--quick", action="store_true", help="a shorter float schedule (cached apart), fewer calibration images, one search pass, fewer QAT updates (for CI)")
+    parser.add_argument("--quick", action="store_true", help="fewer calibration images, one search pass, fewer and smaller QAT updates (for CI); the same float model")
     parser.add_argument("--out", type=cli.nonempty_path, help="write table.csv, wB/PLAN/plan.json and manifest.json into this directory")
     parser.add_argument("--force", action="store_true", help="let --out replace an existing file or directory that is not a refmodel export")
     return parser.parse_args(argv)
@@ -126,23 +123,16 @@ def check_args(args: argparse.Namespace) -> None:
 # -- the float model ----------------------------------------------------------------------
 
 
-def quick_checkpoint() -> Path:
-    from refmodel import digits
-
-    return digits.cache_dir() / "study-quick-float" / "model.safetensors"
-
-
-def float_model(budget: Budget, say: Say) -> tuple[nn.Module, str]:
-    """The float digits model, reused from its cache path or trained there first."""
+def float_model(say: Say) -> tuple[nn.Module, str]:
+    """The float digits model of every command (:func:`refmodel.digits.float_checkpoint`),
+    trained there first with the digits recipe when absent (``--quick`` too: a shorter
+    schedule does not reach 95 % here)."""
     from refmodel import checkpoint, digits, models, train
 
-    path = digits.float_checkpoint() if budget.float_epochs is None else quick_checkpoint()
+    path = digits.float_checkpoint()
     if not path.is_file():
-        say(f"float model: training it ({'the digits recipe' if budget.float_epochs is None else f'{budget.float_epochs} epochs, lr {budget.float_lr}'}) into {path.parent}")
-        argv = ["digits", "--float", "--quiet", "--out", str(path.parent), "--force", "--seed", str(SEED)]
-        if budget.float_epochs is not None:
-            argv += ["--epochs", str(budget.float_epochs), "--lr", str(budget.float_lr)]
-        if train.main(argv) != 0:
+        say(f"float model: none at {path}; training it (python -m refmodel.train digits --float)")
+        if train.main(["digits", "--float", "--quiet", "--out", str(path.parent), "--force", "--seed", str(SEED)]) != 0:
             raise RuntimeError("float training failed")
     model = models.create(models.resolve("digits"), SEED)
     state = checkpoint.read(path).weights if checkpoint.is_train_checkpoint(path) else models.read_state_dict(path)
@@ -193,13 +183,13 @@ def qat(model: nn.Module, plan: dict[str, str], bits: int, calib: torch.Tensor, 
     optimizer = create_optimizer_v2(weights, opt="adamw", lr=budget.qat_lr, weight_decay=1e-4)
     criterion = LabelSmoothingCrossEntropy(0.1)
     generator = torch.Generator().manual_seed(seed)
-    order = torch.cat([torch.randperm(len(train_split.labels), generator=generator) for _ in range(1 + budget.qat_steps * QAT_BATCH // len(train_split.labels))])
+    order = torch.cat([torch.randperm(len(train_split.labels), generator=generator) for _ in range(1 + budget.qat_steps * budget.qat_batch // len(train_split.labels))])
     torch.manual_seed(seed)
     net.train()
     for step in range(budget.qat_steps):
         for group in optimizer.param_groups:  # cosine from qat_lr to zero over the budget
             group["lr"] = budget.qat_lr * 0.5 * (1 + math.cos(math.pi * step / budget.qat_steps))
-        index = order[step * QAT_BATCH : (step + 1) * QAT_BATCH]
+        index = order[step * budget.qat_batch : (step + 1) * budget.qat_batch]
         loss = criterion(net(train_split.images[index]), train_split.labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -259,12 +249,18 @@ def run_row(row: Row, model: nn.Module, calib: torch.Tensor, test, reference: to
     row.qat = measure(qat(model, row.plan, row.bits, calib, train_split, budget, seed), test.images, test.labels, reference)
 
 
+def plan_seed(bits: int, plan: dict[str, str] | None) -> int:
+    """The QAT seed of a plan: from its content, so equal plans train identically."""
+    text = json.dumps({"bits": bits, "plan": plan}, sort_keys=True)
+    return SEED + int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
 def run_study(budget: Budget, say: Say) -> Study:
     from refmodel import digits
 
     with cli.bad_input():
         train_split, test, calib_split = digits.load("train"), digits.load("test"), digits.load("calibration")
-    model, source = float_model(budget, say)
+    model, source = float_model(say)
     calib = calib_split.images[: budget.calib_images]
     reference = logits_of(model, test.images)
     study = Study(measure(model, test.images, test.labels, reference), source)
@@ -272,8 +268,15 @@ def run_study(budget: Budget, say: Say) -> Study:
     for bits in BITS:
         clock = time.perf_counter()
         rows = plans_at(model, bits, calib, budget, say)
-        for index, row in enumerate(rows):
-            run_row(row, model, calib, test, reference, train_split, budget, SEED + 100 * bits + index)
+        done: dict[tuple, Row] = {}
+        for row in rows:
+            key = None if row.plan is None else tuple(sorted(row.plan.items()))
+            if key in done and not row.refused:  # the same plan: the same seeded run, the same numbers
+                row.ptq, row.qat, row.refused = done[key].ptq, done[key].qat, done[key].refused
+                continue
+            run_row(row, model, calib, test, reference, train_split, budget, plan_seed(bits, row.plan))
+            if key is not None:
+                done[key] = row
         study.rows += rows
         say(f"W{bits}: {len(rows)} plans, PTQ and QAT, {time.perf_counter() - clock:.0f} s")
     return study
@@ -294,7 +297,7 @@ def table(study: Study, budget: Budget) -> list[str]:
     """The printed table: float on top, then one line per width and plan (refused: one line)."""
     lines = [
         f"float: test top-1 {fmt_acc(study.float_measure)}",
-        f"PTQ: calibrated on {budget.calib_images} calibration images; QAT: {budget.qat_steps} updates of {QAT_BATCH} images, lr {budget.qat_lr:g}; "
+        f"PTQ: calibrated on {budget.calib_images} calibration images; QAT: {budget.qat_steps} updates of {budget.qat_batch} images, lr {budget.qat_lr:g}; "
         f"measured on the {study.float_measure.images} test images (SQNR in dB, KL in nats, both against the float logits)",
         f"{'bits':<4} {'plan':<14} {'PTQ top-1':>18} {'SQNR':>7} {'KL':>8} {'QAT top-1':>18} {'SQNR':>7} {'KL':>8}",
     ]
