@@ -363,13 +363,17 @@ def run(args: argparse.Namespace) -> int:
     check_args(args)
     budget = QUICK if args.quick else FULL
     say = lambda line: print(line, flush=True)  # noqa: E731
-    threads = torch.get_num_threads()
+    import numba
+
+    threads, kernel_threads = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(1)  # deterministic and, for this small model, faster than several
+    numba.set_num_threads(1)  # the kernels' rows are few: thread start-up costs more than it gains
     clock = time.perf_counter()
     try:
         study = run_study(budget, say)
     finally:
         torch.set_num_threads(threads)
+        numba.set_num_threads(kernel_threads)
     lines = table(study, budget)
     print()
     for line in lines:
