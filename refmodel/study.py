@@ -176,16 +176,23 @@ def qat(model: nn.Module, plan: dict[str, str], bits: int, calib: torch.Tensor, 
     from timm.loss import LabelSmoothingCrossEntropy
     from timm.optim import create_optimizer_v2
 
-    from refmodel.train import forget_kernels
-
     weights = copy.deepcopy(model)
     net = calibrated(weights, plan, bits, calib)
     optimizer = create_optimizer_v2(weights, opt="adamw", lr=budget.qat_lr, weight_decay=1e-4)
     criterion = LabelSmoothingCrossEntropy(0.1)
     generator = torch.Generator().manual_seed(seed)
     order = torch.cat([torch.randperm(len(train_split.labels), generator=generator) for _ in range(1 + budget.qat_steps * budget.qat_batch // len(train_split.labels))])
-    torch.manual_seed(seed)
     net.train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # nothing random in the digits model today; kept for dropout or drop-path
+        _steps(net, optimizer, criterion, order, train_split, budget)
+    net.eval()
+    return net
+
+
+def _steps(net: nn.Module, optimizer, criterion, order: torch.Tensor, train_split, budget: Budget) -> None:
+    from refmodel.train import forget_kernels
+
     for step in range(budget.qat_steps):
         for group in optimizer.param_groups:  # cosine from qat_lr to zero over the budget
             group["lr"] = budget.qat_lr * 0.5 * (1 + math.cos(math.pi * step / budget.qat_steps))
@@ -194,19 +201,18 @@ def qat(model: nn.Module, plan: dict[str, str], bits: int, calib: torch.Tensor, 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        forget_kernels(net)
-    net.eval()
-    return net
+        forget_kernels(net)  # the requantisers follow the new weight scales
 
 
 # -- the plans ------------------------------------------------------------------------------
 
 
 def plans_at(model: nn.Module, bits: int, calib: torch.Tensor, budget: Budget, say: Say) -> list[Row]:
-    """The rows of one width: uniform plans (their calibrated models kept), the dSQNR plan
-    and the searched plan, each with its plan document."""
+    """The rows of one width, each with its plan document: the uniform plans (refused where
+    the sensitivity pass found a scale the method cannot represent), the dSQNR plan and the
+    searched plan."""
     kinds = pipeline.slot_kinds(model)
-    weights = {"images": int(calib.shape[0]), "source": "digits calibration split"}
+    calibration = {"images": int(calib.shape[0]), "source": "digits calibration split"}
     rows = []
     try:
         sens = pipeline.sensitivity(model, bits, calib, BATCH, lambda line: None, METHODS)
@@ -215,13 +221,13 @@ def plans_at(model: nn.Module, bits: int, calib: torch.Tensor, budget: Budget, s
         return [Row(bits, name, None, refused=why) for name in [f"uniform {m}" for m in METHODS] + ["mixed (dSQNR)", "searched"]]
     for method in METHODS:
         plan = uniform_plan(kinds, method)
-        doc = plan_document("digits", bits, "study float model", weights, kinds, plan, [])
+        doc = plan_document("digits", bits, "study float model", calibration, kinds, plan, [])
         doc["rule"] = f"uniform {method}"
         rows.append(Row(bits, f"uniform {method}", plan, refused=sens.refused.get(method, ""), document=doc))
     mixed = choose(sens.scores)
-    rows.append(Row(bits, "mixed (dSQNR)", mixed, document=plan_document("digits", bits, "study float model", weights, kinds, mixed, sens.scores)))
+    rows.append(Row(bits, "mixed (dSQNR)", mixed, document=plan_document("digits", bits, "study float model", calibration, kinds, mixed, sens.scores)))
     found = search.search(model, mixed, kinds, bits, calib, sens.float_logits, BATCH, lambda line: say("  " + line), budget.search_passes, methods=METHODS)
-    doc = plan_document("digits", bits, "study float model", weights, kinds, found.plan, sens.scores, search=found.document())
+    doc = plan_document("digits", bits, "study float model", calibration, kinds, found.plan, sens.scores, search=found.document())
     rows.append(Row(bits, "searched", found.plan, document=doc))
     changed = sum(1 for n in kinds if found.plan[n] != mixed[n])
     say(f"W{bits}: dSQNR plan {plan_counts(mixed)}; search: {len(found.trials)} trials, {changed} slots changed, "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import re
 
 import numpy as np
@@ -106,7 +105,7 @@ def test_quick_study_table(quick):
 
 @pytest.mark.slow
 def test_quick_study_files(quick):
-    from refmodel import digits, models
+    from refmodel import models
     from refmodel.outdir import is_export
     from refmodel.plan import read_plan
 
@@ -137,4 +136,3 @@ def test_quick_study_files(quick):
             assert {t["method"] for t in doc["trials"]} <= {"ibert", "fqvit", "ivit"}
             assert doc["logits_sqnr_db"] >= doc["start_logits_sqnr_db"]
             assert all(t["kept"] is False or t["logits_sqnr_db"] is not None for t in doc["trials"])
-    del digits, math
