@@ -60,7 +60,7 @@ def quick(tmp_path_factory):
 def _rows(lines: list[str]) -> dict[tuple[int, str], str]:
     rows = {}
     for line in lines:
-        m = re.match(r"W(\d) (uniform \w+|mixed \(dSQNR\)|searched)\s+(.*)$", line)
+        m = re.match(r"W(\d)\s+(uniform \w+|mixed \(dSQNR\)|searched)\s+(.*)$", line)
         if m:
             rows[(int(m.group(1)), m.group(2))] = m.group(3)
     return rows
