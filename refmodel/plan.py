@@ -37,7 +37,7 @@ from typing import Any
 import torch
 
 from refmodel import methods
-from refmodel.quant.slots import CANDIDATES
+from refmodel.quant.slots import CANDIDATES, FLOAT_METHOD
 
 TIE_BREAK = methods.LiveSequence(methods.tie_break)
 PLAN_FORMAT = "refmodel-plan/1"
@@ -252,7 +252,8 @@ def read_plan(path: str | Path, model: str, slot_kinds: dict[str, str], *, bits:
     The file must be ``{"format": "refmodel-plan/1", "model", "bits", "slots": [...]}`` (with
     optional ``weights``, ``calibration``, ``rule``, ``search``: an object, the record of a
     plan search, kept but not interpreted); each slot entry ``{"name", "kind",
-    "choice"}`` with optional ``scores`` (method -> ``sqnr_in``, ``sqnr_out``, ``dsqnr``, each
+    "choice"}`` (a method of the slot's kind; a GELU slot may also stay ``"float"``, as
+    uniform FQ-ViT plans keep it) with optional ``scores`` (method -> ``sqnr_in``, ``sqnr_out``, ``dsqnr``, each
     a number or ``"inf"``/``"-inf"``). Every slot of the model appears exactly once, with its
     kind and a method known for that kind; ``model`` and ``bits`` equal the run's. Unknown
     fields are errors. ``ValueError`` lists every defect, one line each, naming the file, the
@@ -294,8 +295,9 @@ def read_plan(path: str | Path, model: str, slot_kinds: dict[str, str], *, bits:
         if "kind" in entry and entry["kind"] != kind:
             problems.append(f"{where}field 'kind': {entry['kind']!r}, but {name} is a {kind} slot")
         method = entry.get("choice")
-        if isinstance(method, str) and method not in CANDIDATES[kind]:
-            problems.append(f"{where}field 'choice': unknown method {method!r} for a {kind} slot (known: {', '.join(CANDIDATES[kind])})")
+        allowed = CANDIDATES[kind] + ((FLOAT_METHOD,) if kind == "gelu" else ())  # as the slot itself allows
+        if isinstance(method, str) and method not in allowed:
+            problems.append(f"{where}field 'choice': unknown method {method!r} for a {kind} slot (known: {', '.join(allowed)})")
         elif isinstance(method, str):
             choices[name] = method
         parsed, score_problems = _scores(entry.get("scores", {}) if isinstance(entry.get("scores", {}), dict) else {}, kind, where)

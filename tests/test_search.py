@@ -84,3 +84,20 @@ def test_plan_json_carries_the_search_and_the_reader_accepts_it(setup, tmp_path)
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="field 'search': expected dict"):
         read_plan(tmp_path / "bad.json", "digits", kinds, bits=8)
+
+
+def test_a_uniform_fqvit_plan_file_reads_back_with_its_float_gelu(setup, tmp_path):
+    import json
+
+    from refmodel.plan import plan_document, read_plan, write_plan
+
+    _, _, _, kinds = setup
+    plan = uniform_plan(kinds, "fqvit")
+    assert {plan[n] for n, k in kinds.items() if k == "gelu"} == {"float"}
+    write_plan(tmp_path / "plan.json", plan_document("digits", 4, "seeded", {}, kinds, plan, []))
+    assert read_plan(tmp_path / "plan.json", "digits", kinds, bits=4)[0] == plan
+    doc = json.loads((tmp_path / "plan.json").read_text())
+    doc["slots"][0]["choice"] = "float"  # blocks.0.norm1: a LayerNorm never stays float
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="unknown method 'float' for a layernorm slot"):
+        read_plan(tmp_path / "bad.json", "digits", kinds, bits=4)
