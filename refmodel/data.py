@@ -59,15 +59,51 @@ def _item(dataset, index: int) -> tuple[torch.Tensor, int]:
         raise ImageError(f"{dataset.samples[index][0]}: cannot read image ({type(exc).__name__}{': ' + detail if detail else ''})") from None
 
 
-def image_batches(directory: str | Path, model: torch.nn.Module, batch_size: int) -> tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor]]]:
-    """``(count, batches)`` of a labelled ImageFolder, read lazily batch by batch (ImageNet's
-    50,000 validation images do not fit in memory at once)."""
-    dataset = _dataset(directory, model)
+class _Checked(torch.utils.data.Dataset):
+    """An ImageFolder whose unreadable file raises :class:`ImageError` naming it."""
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return _item(self.dataset, index)
+
+
+def _worker_error(exc: Exception) -> ImageError:
+    """The one-line :class:`ImageError` of a DataLoader worker (PyTorch re-raises it in the
+    main process with the worker's traceback as its message)."""
+    lines = str(exc).strip().splitlines()
+    for line in reversed(lines):
+        if "ImageError: " in line:
+            return ImageError(line.split("ImageError: ", 1)[1])
+    return ImageError(lines[-1] if lines else type(exc).__name__)
+
+
+def image_batches(directory: str | Path, model: torch.nn.Module, batch_size: int, workers: int = 0) -> tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor]]]:
+    """``(count, batches)`` of a labelled ImageFolder, read lazily by a ``DataLoader`` with
+    ``workers`` processes (0: in this process) in the folder's sorted order (ImageNet's 50,000
+    validation images do not fit in memory at once). An unreadable image raises
+    :class:`ImageError` naming the file, when its batch is read."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size: must be at least 1, got {batch_size}")
+    if workers < 0:
+        raise ValueError(f"workers: must be at least 0, got {workers}")
+    dataset = _Checked(_dataset(directory, model))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
 
     def generate() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for start in range(0, len(dataset), batch_size):
-            items = [_item(dataset, i) for i in range(start, min(start + batch_size, len(dataset)))]
-            yield torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+        iterator = iter(loader)
+        while True:
+            try:
+                images, labels = next(iterator)
+            except StopIteration:
+                return
+            except ImageError as exc:
+                raise _worker_error(exc) from None
+            yield images, labels
 
     return len(dataset), generate()
 

@@ -190,6 +190,22 @@ def logits_sqnr(reference: torch.Tensor, logits: torch.Tensor) -> float:
     return acc.sqnr_db()
 
 
+def logits_kl(reference: torch.Tensor, logits: torch.Tensor) -> float:
+    """Mean KL divergence (nats) of the quantized model's class distribution from the float
+    model's, over the images (rows)::
+
+        KL = mean_i sum_c p_ic (log p_ic - log q_ic),   p = softmax(reference), q = softmax(logits)
+
+    in float64 (``log_softmax`` on both sides, so a class the quantized model gives
+    probability underflowing to zero costs a large finite amount, not ``inf``). Zero exactly
+    when the two distributions agree; never negative up to rounding."""
+    if reference.shape != logits.shape or reference.dim() != 2:
+        raise ValueError(f"logits: expected two [images, classes] tensors of one shape, got {tuple(reference.shape)} and {tuple(logits.shape)}")
+    log_p = torch.log_softmax(reference.detach().to(torch.float64), dim=-1)
+    log_q = torch.log_softmax(logits.detach().to(torch.float64), dim=-1)
+    return float((log_p.exp() * (log_p - log_q)).sum(-1).mean())
+
+
 def top1_agreement(reference: torch.Tensor, logits: torch.Tensor) -> float:
     return float((reference.argmax(-1) == logits.argmax(-1)).to(torch.float64).mean())
 
@@ -298,17 +314,45 @@ def run_mixed(
     return torch.cat(outputs), checker, mixed
 
 
-def evaluate(named_models: dict[str, torch.nn.Module], labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], progress: Progress) -> dict[str, float]:
-    """Top-1 accuracy of every model on labelled batches."""
-    correct = {name: 0 for name in named_models}
-    seen = 0
+@dataclass
+class Accuracy:
+    """Correct answers of one model over ``images`` labelled images: the label is the top
+    class (``top1``) or among the ``k`` top classes (``topk``; ``k = min(5, classes)``; ties
+    at the k-th logit go to the lower class index, as ``torch.topk`` on CPU)."""
+
+    top1: int = 0
+    topk: int = 0
+    images: int = 0
+    k: int = 5
+
+
+def evaluate(
+    named_models: dict[str, torch.nn.Module], labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], progress: Progress, total: int | None = None,
+    every_s: float = 2.0,
+) -> dict[str, Accuracy]:
+    """Top-1 and top-5 of every model on labelled batches; progress (images done, images per
+    second over all models) at most every ``every_s`` seconds and at the end."""
+    result = {name: Accuracy() for name in named_models}
+    seen, start = 0, time.perf_counter()
+    last = start
     with torch.no_grad():
-        for i, (images, labels) in enumerate(labelled):
+        for images, labels in labelled:
             for name, model in named_models.items():
-                correct[name] += int((model(images).argmax(-1) == labels).sum())
+                logits = model(images)
+                k = min(5, logits.shape[-1])
+                acc = result[name]
+                acc.k = k
+                acc.top1 += int((logits.argmax(-1) == labels).sum())
+                acc.topk += int((logits.topk(k, dim=-1).indices == labels[:, None]).any(-1).sum())
+                acc.images += labels.numel()
             seen += labels.numel()
-            progress(f"evaluation: {seen} images")
-    return {name: c / max(seen, 1) for name, c in correct.items()}
+            now = time.perf_counter()
+            if now - last >= every_s:
+                last = now
+                progress(f"evaluation: {seen}{'' if total is None else f'/{total}'} images, {seen / (now - start):.1f} images/s")
+    elapsed = time.perf_counter() - start
+    progress(f"evaluation: {seen} images in {elapsed:.1f} s, {seen / max(elapsed, 1e-9):.1f} images/s ({len(named_models)} models)")
+    return result
 
 
 __all__ = ["choose", "sensitivity", "float_reference", "run_mixed", "quantized_model", "slot_kinds"]

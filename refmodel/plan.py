@@ -37,7 +37,7 @@ from typing import Any
 import torch
 
 from refmodel import methods
-from refmodel.quant.slots import CANDIDATES
+from refmodel.quant.slots import CANDIDATES, FLOAT_METHOD
 
 TIE_BREAK = methods.LiveSequence(methods.tie_break)
 PLAN_FORMAT = "refmodel-plan/1"
@@ -118,15 +118,29 @@ def _num(x: float) -> float | str:
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
+def _json_numbers(value: Any) -> Any:
+    """``value`` with every non-finite float written as ``"inf"``/``"-inf"`` (JSON has none)."""
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_numbers(v) for v in value]
+    return value
+
+
 def plan_document(
     model: str, bits: int, weights: str, calibration: dict[str, Any], kinds: dict[str, str], plan: dict[str, str], scores: list[SlotScores],
     rule: str | None = None,
+    search: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON plan: model, bits, and per slot (in ``kinds`` order) the method that ran
     (``choice``, from ``plan``) and, for the slots that have them, the scores measured for
     each candidate. The choice is never recomputed from the scores: a plan read from a file
     and run is written back as it ran. ``rule`` replaces the dSQNR rule's description (a
-    cost-aware plan, :mod:`refmodel.costplan`)."""
+    cost-aware plan, :mod:`refmodel.costplan`). ``search`` (:meth:`refmodel.search.SearchResult.document`)
+    records a plan search with every score it decided from; the reader accepts it and does
+    not interpret it."""
     measured = {s.name: s for s in scores}
     slots = []
     for name, kind in kinds.items():
@@ -134,7 +148,7 @@ def plan_document(
         if name in measured and measured[name].scores:
             entry["scores"] = {m: {k: _num(v) for k, v in d.items()} for m, d in sorted(measured[name].scores.items())}
         slots.append(entry)
-    return {
+    document = {
         "format": PLAN_FORMAT,
         "model": model,
         "bits": bits,
@@ -143,6 +157,10 @@ def plan_document(
         "rule": rule if rule is not None else "argmax dSQNR = SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK),
         "slots": slots,
     }
+    if search is not None:
+        document["search"] = _json_numbers(search)
+        document["rule"] = f"plan search (see 'search') starting from the plan of: {document['rule']}"
+    return document
 
 
 def write_plan(path: Path, document: dict[str, Any]) -> None:
@@ -173,6 +191,7 @@ _TOP_FIELDS: dict[str, tuple[bool, tuple[type, ...]]] = {
     "weights": (False, (str,)),
     "calibration": (False, (dict,)),
     "rule": (False, (str,)),
+    "search": (False, (dict,)),
 }
 _SLOT_FIELDS: dict[str, tuple[bool, tuple[type, ...]]] = {
     "name": (True, (str,)),
@@ -233,8 +252,10 @@ def read_plan(path: str | Path, model: str, slot_kinds: dict[str, str], *, bits:
     order) and the scores stored beside them.
 
     The file must be ``{"format": "refmodel-plan/1", "model", "bits", "slots": [...]}`` (with
-    optional ``weights``, ``calibration``, ``rule``); each slot entry ``{"name", "kind",
-    "choice"}`` with optional ``scores`` (method -> ``sqnr_in``, ``sqnr_out``, ``dsqnr``, each
+    optional ``weights``, ``calibration``, ``rule``, ``search``: an object, the record of a
+    plan search, kept but not interpreted); each slot entry ``{"name", "kind",
+    "choice"}`` (a method of the slot's kind; a GELU slot may also stay ``"float"``, as
+    uniform FQ-ViT plans keep it) with optional ``scores`` (method -> ``sqnr_in``, ``sqnr_out``, ``dsqnr``, each
     a number or ``"inf"``/``"-inf"``). Every slot of the model appears exactly once, with its
     kind and a method known for that kind; ``model`` and ``bits`` equal the run's. Unknown
     fields are errors. ``ValueError`` lists every defect, one line each, naming the file, the
@@ -276,8 +297,9 @@ def read_plan(path: str | Path, model: str, slot_kinds: dict[str, str], *, bits:
         if "kind" in entry and entry["kind"] != kind:
             problems.append(f"{where}field 'kind': {entry['kind']!r}, but {name} is a {kind} slot")
         method = entry.get("choice")
-        if isinstance(method, str) and method not in CANDIDATES[kind]:
-            problems.append(f"{where}field 'choice': unknown method {method!r} for a {kind} slot (known: {', '.join(CANDIDATES[kind])})")
+        allowed = CANDIDATES[kind] + ((FLOAT_METHOD,) if kind == "gelu" else ())  # as the slot itself allows
+        if isinstance(method, str) and method not in allowed:
+            problems.append(f"{where}field 'choice': unknown method {method!r} for a {kind} slot (known: {', '.join(allowed)})")
         elif isinstance(method, str):
             choices[name] = method
         parsed, score_problems = _scores(entry.get("scores", {}) if isinstance(entry.get("scores", {}), dict) else {}, kind, where)

@@ -6,7 +6,8 @@ images), ``score = SQNR(f, y)`` in dB (:func:`refmodel.pipeline.logits_sqnr`). G
 coordinate ascent from the start plan (the dSQNR plan): in forward order, every slot tries
 every other candidate method; a change is kept when it raises the score strictly. Passes
 repeat until one changes nothing (or ``max_passes``). A plan a method refuses (a scale it
-cannot represent) is recorded and skipped.
+cannot represent) is recorded and skipped. ``methods`` restricts the candidates of every
+slot to the run's methods (those of its kind, :func:`refmodel.methods.candidates`).
 
 The result is never worse than the start on the images searched (only strict improvements
 are kept) and deterministic (fixed order, deterministic calibration). Every score the search
@@ -20,6 +21,7 @@ from typing import Callable
 
 import torch
 
+from refmodel import methods as registry
 from refmodel import pipeline
 from refmodel.quant.slots import CANDIDATES
 
@@ -46,6 +48,7 @@ class SearchResult:
         """The search's record for ``plan.json``."""
         return {
             "rule": "greedy per slot, kept when the logits SQNR on the calibration images rises strictly",
+            "start": dict(self.start),
             "start_logits_sqnr_db": self.start_score,
             "logits_sqnr_db": self.score,
             "passes": self.passes,
@@ -75,10 +78,13 @@ def search(
     progress: Callable[[str], None] = lambda _: None,
     max_passes: int = 2,
     slots: list[str] | None = None,
+    methods: tuple[str, ...] | None = None,
 ) -> SearchResult:
-    """Greedy search from ``start`` over ``slots`` (default: all, in forward order)."""
+    """Greedy search from ``start`` over ``slots`` (default: all, in forward order), each slot
+    trying the candidates of its kind among ``methods`` (default: every registered method)."""
     if max_passes < 1:
         raise ValueError(f"max_passes: must be at least 1, got {max_passes}")
+    pool = {kind: (CANDIDATES[kind] if methods is None else registry.candidates(kind, methods)) for kind in set(kinds.values())}
     plan = dict(start)
     best = plan_score(model, plan, bits, images, float_logits, batch_size)
     result = SearchResult(dict(start), plan, best, best, 0)
@@ -88,7 +94,7 @@ def search(
         changed = False
         for name in names:
             current = plan[name]
-            for method in CANDIDATES[kinds[name]]:
+            for method in pool[kinds[name]]:
                 if method == current:
                     continue
                 candidate = {**plan, name: method}

@@ -35,8 +35,21 @@ from refmodel.plan import SlotScores, plan_document, read_plan, uniform_plan, wr
 from refmodel.quant.base import NETWORK_BITS
 
 DEFAULT_CALIB_IMAGES = 32
+
+
+class _TestSplit:
+    """``--eval`` without a directory: the digits test split. Not a string: argparse converts
+    a string ``const`` with the option's ``type``, which refuses the empty path."""
+
+    def __repr__(self) -> str:
+        return "<digits test split>"
+
+
+TEST_SPLIT = _TestSplit()
 DEFAULT_MAX_ROWS = 64
 BATCH_SIZE = 8
+DEFAULT_EVAL_BATCH = 32
+DEFAULT_WORKERS = 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -72,7 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cost-sweep", type=int, nargs="?", const=8, metavar="N",
         help="run up to N (default 8) cost-weighted plans over a range of L; write cost_sweep.csv and cost_sweep.png (logits SQNR against area and cycles) into --out",
     )
-    parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const="", help="labelled ImageFolder (e.g. ImageNet val): report top-1 accuracy of every plan; for digits without DIR, its test split")
+    parser.add_argument("--eval-batch-size", type=int, default=DEFAULT_EVAL_BATCH, help=f"--eval: images per batch (default {DEFAULT_EVAL_BATCH})")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help=f"--eval DIR: data loader worker processes, 0 reads in this process (default {DEFAULT_WORKERS})")
+    parser.add_argument("--eval", dest="eval_dir", type=path, nargs="?", const=TEST_SPLIT, help="labelled ImageFolder (e.g. ImageNet val): report top-1 and top-5 accuracy of every plan; for digits without DIR, its test split")
     return parser.parse_args(argv)
 
 
@@ -82,10 +97,14 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
     if args.bits is not None and args.bits not in NETWORK_BITS:
         raise UsageError(f"--bits must be one of {', '.join(map(str, NETWORK_BITS))}, got {args.bits}")
-    if args.eval_dir == "" and args.model != "digits":
+    if args.eval_dir is TEST_SPLIT and args.model != "digits":
         raise UsageError(f"--eval needs a labelled ImageFolder DIR for {args.model} (only digits has a built-in test split)")
     if args.calib_images < 1:
         raise UsageError(f"--calib-images must be at least 1, got {args.calib_images}")
+    if args.eval_batch_size < 1:
+        raise UsageError(f"--eval-batch-size must be at least 1, got {args.eval_batch_size}")
+    if args.workers < 0:
+        raise UsageError(f"--workers must be at least 0, got {args.workers}")
     if args.max_rows < 1:
         raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
     with cli.bad_input():
@@ -145,7 +164,7 @@ class Inputs:
     plan: dict[str, str] | None = None  # from --plan, or a QAT checkpoint's
     plan_scores: list[SlotScores] = field(default_factory=list)  # the scores stored in the plan file
     frozen: dict[str, torch.Tensor] | None = None  # a QAT checkpoint's quantizer state, for its own plan
-    labelled: tuple[str, Iterator[tuple[torch.Tensor, torch.Tensor]]] | None = None  # --eval: what, lazy batches
+    labelled: tuple[str, Iterator[tuple[torch.Tensor, torch.Tensor]], int] | None = None  # --eval: what, lazy batches, count
 
 
 @dataclass
@@ -208,13 +227,13 @@ def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
         print(f"plan: {args.plan}", flush=True)
         # report.txt does not depend on where the plan file lies, so a rerun from plan.json reproduces it
         report.lines.append("plan: read from --plan" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
-    if args.eval_dir == "":
+    if args.eval_dir is TEST_SPLIT:
         test = digits.load("test")
-        inputs.labelled = (test.describe(), test.batches(BATCH_SIZE))
+        inputs.labelled = (test.describe(), test.batches(args.eval_batch_size), len(test.labels))
     elif args.eval_dir is not None:
         with cli.bad_input():
-            count, batches = data.image_batches(args.eval_dir, loaded.model, BATCH_SIZE)
-        inputs.labelled = (f"{count} labelled images from {args.eval_dir}", batches)
+            count, batches = data.image_batches(args.eval_dir, loaded.model, args.eval_batch_size, args.workers)
+        inputs.labelled = (f"{count} labelled images from {args.eval_dir}", batches, count)
     return inputs
 
 
@@ -233,7 +252,7 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
     plan = inputs.plan if inputs.plan is not None else costplan.choose_plan(sens.scores, args.cost_weight, args.methods)
     searched = None
     if args.plan_search:
-        searched = search.search(model, plan, inputs.kinds, args.bits, images, float_logits, BATCH_SIZE, progress)
+        searched = search.search(model, plan, inputs.kinds, args.bits, images, float_logits, BATCH_SIZE, progress, methods=args.methods)
         plan = searched.plan
         timer.lap("plan search")
     frozen = inputs.frozen if inputs.frozen is not None and plan == inputs.plan else None
@@ -331,10 +350,10 @@ def report_results(args: argparse.Namespace, inputs: Inputs, results: Results, r
 
 
 def evaluate(
-    where: str, labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], results: Results, inputs: Inputs, bits: int, report: Report
+    where: str, labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], count: int, results: Results, inputs: Inputs, bits: int, report: Report
 ) -> None:
-    """Top-1 accuracy of every model run on labelled images; an unreadable image is a usage
-    error, a failure of a model is not."""
+    """Top-1 and top-5 accuracy of every model run on labelled images, with progress and
+    throughput; an unreadable image is a usage error, a failure of a model is not."""
     report()
     report(f"evaluation: {where}")
     named = {"float": results.float_model}
@@ -348,11 +367,13 @@ def evaluate(
     for model in named.values():
         pipeline.set_datapath(model, "numba")  # no gradients: the fast, identical datapath
     try:
-        accuracy = pipeline.evaluate(named, labelled, progress)
+        accuracy = pipeline.evaluate(named, labelled, progress, count)
     except data.ImageError as exc:
         raise UsageError(str(exc)) from None
     for name, acc in accuracy.items():
-        report(f"top-1 accuracy {name:<14} {100 * acc:6.2f} %")
+        report(f"top-1 accuracy {name:<14} {100 * acc.top1 / max(acc.images, 1):6.2f} %")
+    for name, acc in accuracy.items():
+        report(f"top-{acc.k} accuracy {name:<14} {100 * acc.topk / max(acc.images, 1):6.2f} %")
 
 
 def export(
@@ -364,7 +385,7 @@ def export(
     calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
     scores = results.measured_scores if results.measured_scores is not None else inputs.plan_scores
     with outdir.staged(args.out, force=args.force) as stage:
-        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, costplan.rule(args.cost_weight)))
+        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, costplan.rule(args.cost_weight), search=results.searched.document() if results.searched is not None else None))
         for name, content in files.items():
             (stage / name).write_bytes(content)
         entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)

@@ -331,7 +331,7 @@ def resolve_plan(args: argparse.Namespace, model: nn.Module, bits: int, calibrat
     path = Path(name)
     if not path.is_file():
         raise UsageError(f"--plan {name}: neither mixed, {', '.join(METHOD_PLANS)} nor a plan file")
-    plan, scores = _load_or_usage(lambda: read_plan(path, args.model, kinds))
+    plan, scores = _load_or_usage(lambda: read_plan(path, args.model, kinds, bits=bits))
     doc = json.loads(path.read_text())
     if doc.get("bits") not in (None, bits):
         raise UsageError(f"--plan {path}: a plan for {doc.get('bits')} bits, training at {bits}")

@@ -49,3 +49,55 @@ def test_max_passes_is_checked(setup):
     model, images, float_logits, kinds = setup
     with pytest.raises(ValueError, match="max_passes: must be at least 1"):
         search.search(model, uniform_plan(kinds, "ivit"), kinds, 8, images, float_logits, 4, max_passes=0)
+
+
+def test_search_keeps_to_the_run_methods(setup):
+    model, images, float_logits, kinds = setup
+    start = uniform_plan(kinds, "ivit")
+    slots = ["blocks.0.attn.softmax", "blocks.0.norm1", "blocks.0.mlp.act"]
+    found = search.search(model, start, kinds, 8, images, float_logits, 4, max_passes=1, slots=slots, methods=("ivit", "ibert"))
+    assert [(t.slot, t.method) for t in found.trials] == [(s, "ibert") for s in slots]
+    assert set(found.plan.values()) <= {"ivit", "ibert"}
+
+
+def test_plan_json_carries_the_search_and_the_reader_accepts_it(setup, tmp_path):
+    import json
+    import math
+
+    from refmodel.plan import plan_document, read_plan, write_plan
+
+    model, images, float_logits, kinds = setup
+    start = uniform_plan(kinds, "ivit")
+    found = search.search(model, start, kinds, 8, images, float_logits, 4, max_passes=1, slots=["norm"], methods=("ivit", "ibert", "fqvit"))
+    found.trials.append(search.Trial("norm", "lut", math.inf, False))  # a non-finite score is written as JSON can hold it
+    doc = plan_document("digits", 8, "seeded", {"images": 8}, kinds, found.plan, [], search=found.document())
+    write_plan(tmp_path / "plan.json", doc)
+    text = (tmp_path / "plan.json").read_text()
+    assert "Infinity" not in text
+    back = json.loads(text)["search"]
+    assert back["start"] == start and back["trials"][-1]["logits_sqnr_db"] == "inf"
+    assert [t["method"] for t in back["trials"][:-1]] == ["ibert", "fqvit"]
+    assert back["logits_sqnr_db"] == found.score and back["start_logits_sqnr_db"] == found.start_score
+    choices, _ = read_plan(tmp_path / "plan.json", "digits", kinds, bits=8)
+    assert choices == found.plan
+    bad = dict(json.loads(text), search=[1])
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="field 'search': expected dict"):
+        read_plan(tmp_path / "bad.json", "digits", kinds, bits=8)
+
+
+def test_a_uniform_fqvit_plan_file_reads_back_with_its_float_gelu(setup, tmp_path):
+    import json
+
+    from refmodel.plan import plan_document, read_plan, write_plan
+
+    _, _, _, kinds = setup
+    plan = uniform_plan(kinds, "fqvit")
+    assert {plan[n] for n, k in kinds.items() if k == "gelu"} == {"float"}
+    write_plan(tmp_path / "plan.json", plan_document("digits", 4, "seeded", {}, kinds, plan, []))
+    assert read_plan(tmp_path / "plan.json", "digits", kinds, bits=4)[0] == plan
+    doc = json.loads((tmp_path / "plan.json").read_text())
+    doc["slots"][0]["choice"] = "float"  # blocks.0.norm1: a LayerNorm never stays float
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="unknown method 'float' for a layernorm slot"):
+        read_plan(tmp_path / "bad.json", "digits", kinds, bits=4)
