@@ -118,6 +118,9 @@ def _num(x: float) -> float | str:
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
+DSQNR_RULE = "argmax dSQNR = SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK)
+
+
 def _json_numbers(value: Any) -> Any:
     """``value`` with every non-finite float written as ``"inf"``/``"-inf"`` (JSON has none)."""
     if isinstance(value, float):
@@ -154,13 +157,25 @@ def plan_document(
         "bits": bits,
         "weights": weights,
         "calibration": calibration,
-        "rule": rule if rule is not None else "argmax dSQNR = SQNR_out - SQNR_in; ties: " + " > ".join(TIE_BREAK),
+        "rule": rule if rule is not None else DSQNR_RULE,
         "slots": slots,
     }
     if search is not None:
         document["search"] = _json_numbers(search)
-        document["rule"] = f"plan search (see 'search') starting from the plan of: {document['rule']}"
     return document
+
+
+def searched_rule(start_rule: str | None) -> str:
+    """The rule of a searched plan whose search started from the plan of ``start_rule``
+    (``None``: the dSQNR rule)."""
+    return f"plan search (see 'search') starting from the plan of: {start_rule or DSQNR_RULE}"
+
+
+def provenance(path: str | Path) -> tuple[str | None, dict[str, Any] | None]:
+    """The ``rule`` and ``search`` record of a plan file that :func:`read_plan` accepted, so a
+    run from that file writes them back unchanged (a rerun of a searched plan reproduces it)."""
+    document = json.loads(Path(path).read_text())
+    return document.get("rule"), document.get("search")
 
 
 def write_plan(path: Path, document: dict[str, Any]) -> None:

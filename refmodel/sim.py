@@ -25,13 +25,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 
 from refmodel import checkpoint, cli, costplan, costsweep, data, digits, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
-from refmodel.plan import SlotScores, plan_document, read_plan, uniform_plan, write_plan
+from refmodel.plan import SlotScores, plan_document, provenance, read_plan, searched_rule, uniform_plan, write_plan
 from refmodel.quant.base import NETWORK_BITS
 
 DEFAULT_CALIB_IMAGES = 32
@@ -163,6 +163,7 @@ class Inputs:
     kinds: dict[str, str]
     plan: dict[str, str] | None = None  # from --plan, or a QAT checkpoint's
     plan_scores: list[SlotScores] = field(default_factory=list)  # the scores stored in the plan file
+    plan_provenance: tuple[str | None, dict[str, Any] | None] = (None, None)  # the plan file's rule and search record
     frozen: dict[str, torch.Tensor] | None = None  # a QAT checkpoint's quantizer state, for its own plan
     labelled: tuple[str, Iterator[tuple[torch.Tensor, torch.Tensor]], int] | None = None  # --eval: what, lazy batches, count
 
@@ -224,6 +225,7 @@ def load_inputs(args: argparse.Namespace, report: Report) -> Inputs:
     if args.plan is not None:
         with cli.bad_input():
             inputs.plan, inputs.plan_scores = read_plan(args.plan, args.model, inputs.kinds, bits=args.bits)
+            inputs.plan_provenance = provenance(args.plan)
         print(f"plan: {args.plan}", flush=True)
         # report.txt does not depend on where the plan file lies, so a rerun from plan.json reproduces it
         report.lines.append("plan: read from --plan" + ("" if args.compare else " (uniform models not measured; --compare measures them)"))
@@ -376,6 +378,17 @@ def evaluate(
         report(f"top-{acc.k} accuracy {name:<14} {100 * acc.topk / max(acc.images, 1):6.2f} %")
 
 
+def _provenance(args: argparse.Namespace, inputs: Inputs, results: Results) -> tuple[str | None, dict[str, Any] | None]:
+    """The rule and search record ``plan.json`` gives the plan that ran: this run's, or those
+    of the ``--plan`` file it ran."""
+    if args.plan is not None:
+        return inputs.plan_provenance
+    rule = costplan.rule(args.cost_weight)
+    if results.searched is None:
+        return rule, None
+    return searched_rule(rule), results.searched.document()
+
+
 def export(
     args: argparse.Namespace, inputs: Inputs, results: Results, capture: vectors.CaptureProbe, report_lines: list[str], files: dict[str, bytes]
 ) -> int:
@@ -385,7 +398,7 @@ def export(
     calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
     scores = results.measured_scores if results.measured_scores is not None else inputs.plan_scores
     with outdir.staged(args.out, force=args.force) as stage:
-        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, costplan.rule(args.cost_weight), search=results.searched.document() if results.searched is not None else None))
+        write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, *_provenance(args, inputs, results)))
         for name, content in files.items():
             (stage / name).write_bytes(content)
         entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)

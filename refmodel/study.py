@@ -42,7 +42,7 @@ from torch import nn
 
 from refmodel import cli, outdir, pipeline, search
 from refmodel.cli import UsageError
-from refmodel.plan import choose, plan_document, uniform_plan, write_plan
+from refmodel.plan import choose, plan_document, searched_rule, uniform_plan, write_plan
 
 METHODS = ("ibert", "fqvit", "ivit")
 BITS = (8, 6, 4)
@@ -227,7 +227,7 @@ def plans_at(model: nn.Module, bits: int, calib: torch.Tensor, budget: Budget, s
     mixed = choose(sens.scores)
     rows.append(Row(bits, "mixed (dSQNR)", mixed, document=plan_document("digits", bits, "study float model", calibration, kinds, mixed, sens.scores)))
     found = search.search(model, mixed, kinds, bits, calib, sens.float_logits, BATCH, lambda line: say("  " + line), budget.search_passes, methods=METHODS)
-    doc = plan_document("digits", bits, "study float model", calibration, kinds, found.plan, sens.scores, search=found.document())
+    doc = plan_document("digits", bits, "study float model", calibration, kinds, found.plan, sens.scores, searched_rule(None), search=found.document())
     rows.append(Row(bits, "searched", found.plan, document=doc))
     changed = sum(1 for n in kinds if found.plan[n] != mixed[n])
     say(f"W{bits}: dSQNR plan {plan_counts(mixed)}; search: {len(found.trials)} trials, {changed} slots changed, "

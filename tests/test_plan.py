@@ -80,6 +80,20 @@ def test_plan_file_round_trips_with_infinities(tmp_path):
     assert [s.scores for s in scores] == [s.scores for s in _scores()]
 
 
+def test_a_run_from_a_plan_file_writes_back_its_rule_and_search_record(tmp_path):
+    """``provenance`` returns what the file recorded, so ``plan_document`` of a run from it
+    (``--plan``) writes a file equal to the one it read: a rerun of a searched plan matches."""
+    search = {"rule": "greedy", "start": dict(_CHOSEN), "trials": [{"slot": "blocks.0.mlp.act", "score": math.inf}]}
+    doc = planmod.plan_document("deit_t", 8, "seeded", {"images": 2}, _kinds(), _CHOSEN, _scores(), planmod.searched_rule("my rule"), search=search)
+    write_plan(tmp_path / "plan.json", doc)
+    rule, record = planmod.provenance(tmp_path / "plan.json")
+    assert record["trials"][0]["score"] == "inf" and rule.startswith("plan search") and rule.endswith("my rule")
+    choices, scores = read_plan(tmp_path / "plan.json", "deit_t", _kinds(), bits=8)
+    again = planmod.plan_document("deit_t", 8, "seeded", {"images": 2}, _kinds(), choices, scores, rule, search=record)
+    write_plan(tmp_path / "again.json", again)
+    assert (tmp_path / "again.json").read_bytes() == (tmp_path / "plan.json").read_bytes()
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
