@@ -8,8 +8,10 @@ SQNR, choose the plan, run the mixed model, and prove every slot bit-exact.
    are compared with the float model's (:mod:`refmodel.plan`), and the copies' logits with
    the float logits.
 3. The plan takes, per slot, the method of largest dSQNR (or comes from a plan file).
-4. The mixed model is calibrated and run; at every slot the integers its PyTorch twin saw
-   are also run through the slot's Numba kernel, and the two outputs must be equal.
+4. The mixed model is calibrated and run on its PyTorch twins; at every slot the integers
+   its PyTorch twin saw are also run through the slot's Numba kernel, and the two outputs
+   must be equal; with an engine (:mod:`refmodel.layers`) the same batches also run through
+   the whole-network Numba engine, every layer compared.
 
 Calibration and the sensitivity passes need no gradients and run each slot's Numba kernel
 (the same integers as the twin, several times faster); the mixed model's final run goes
@@ -272,10 +274,12 @@ def sensitivity(
 
 def run_mixed(
     model: torch.nn.Module, plan: dict[str, str], bits: int, images: torch.Tensor, batch_size: int, progress: Progress, capture=None,
-    frozen: dict[str, torch.Tensor] | None = None,
+    frozen: dict[str, torch.Tensor] | None = None, engine=None,
 ) -> tuple[torch.Tensor, NumbaCheckProbe, torch.nn.Module]:
-    """Calibrate and run the mixed model, checking every slot against its Numba kernel.
-    ``frozen`` (a trained model's quantizer state) replaces the calibration."""
+    """Calibrate and run the mixed model on its PyTorch twins, checking every slot against its
+    Numba kernel. ``frozen`` (a trained model's quantizer state) replaces the calibration.
+    With ``engine`` (a :class:`refmodel.layers.Engine`) every batch also runs through the
+    whole-network Numba engine, compared layer by layer."""
     mixed = quantized_model(model, plan, bits)
     set_datapath(mixed, "numba")
     if frozen is None:
@@ -292,10 +296,18 @@ def run_mixed(
     outputs = []
     with torch.no_grad():
         for i, batch in enumerate(batches(images, batch_size)):
-            outputs.append(mixed(batch))
+            outputs.append(engine.run(mixed, batch) if engine is not None else _twin_forward(mixed, batch))
             progress(f"mixed model: batch {i + 1}/{math.ceil(images.shape[0] / batch_size)}")
     set_probe(mixed, None)
     return torch.cat(outputs), checker, mixed
+
+
+def _twin_forward(qmodel: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """``qmodel(batch)`` with every layer on its PyTorch twin."""
+    from refmodel.quant import opcall
+
+    with opcall.datapath("twin"):
+        return qmodel(batch)
 
 
 def evaluate(named_models: dict[str, torch.nn.Module], labelled: Iterator[tuple[torch.Tensor, torch.Tensor]], progress: Progress) -> dict[str, float]:

@@ -29,13 +29,15 @@ from typing import Iterator
 
 import torch
 
-from refmodel import checkpoint, cli, data, digits, methods, models, outdir, pipeline, search, vectors
+from refmodel import checkpoint, cli, data, digits, layers, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
 from refmodel.plan import SlotScores, choose, plan_document, read_plan, write_plan
 
 DEFAULT_CALIB_IMAGES = 32
 DEFAULT_MAX_ROWS = 64
 BATCH_SIZE = 8
+#: The width profile's file in an export (``refmodel.widths``).
+WIDTHS = "widths.csv"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -148,6 +150,7 @@ class Results:
     mixed_logits: torch.Tensor
     mixed_model: torch.nn.Module
     checker: pipeline.NumbaCheckProbe
+    engine: layers.Engine
     sensitivity: pipeline.Sensitivity | None  # None: the uniform models were not measured
     searched: search.SearchResult | None = None  # --plan-search: the search from the start plan
 
@@ -226,10 +229,12 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
         plan = searched.plan
         timer.lap("plan search")
     frozen = inputs.frozen if inputs.frozen is not None and plan == inputs.plan else None
-    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture, frozen)
+    engine = layers.Engine()
+    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture, frozen, engine)
     timer.lap("calibrate and run mixed model")
     timer.seconds["Numba check (inside mixed run)"] = checker.seconds
-    return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, sens, searched)
+    timer.seconds["Numba engine (inside mixed run)"] = engine.seconds
+    return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, engine, sens, searched)
 
 
 def slot_table(kinds: dict[str, str], results: Results) -> list[str]:
@@ -319,6 +324,7 @@ def export(args: argparse.Namespace, inputs: Inputs, results: Results, capture: 
     with outdir.staged(args.out, force=args.force) as stage:
         write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores))
         entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
+        results.engine.widths.write(stage / WIDTHS)
         (stage / "report.txt").write_text("\n".join(report_lines) + "\n")
         manifest = {
             "model": args.model,
@@ -355,14 +361,17 @@ def run(args: argparse.Namespace) -> int:
     kinds = inputs.kinds
     exact = sum(1 for n in kinds if n in results.checker.checks and results.checker.checks[n].exact)
     report()
+    for line in results.engine.widths.summary() + results.engine.lines():
+        report(line)
     final = f"bit-exact slots: {exact}/{len(kinds)}"
     if args.out is not None:
-        sets = export(args, inputs, results, capture, report.lines + [final])
+        sets = export(args, inputs, results, capture, report.lines + [results.engine.final_line(), final])
         timer.lap("write vectors")
-        print(f"wrote {args.out}: plan.json, report.txt, manifest.json and {sets} slot vector sets")
+        print(f"wrote {args.out}: plan.json, report.txt, {WIDTHS}, manifest.json and {sets} slot vector sets")
     print(timer.line())
+    print(results.engine.final_line())
     print(final)
-    return 0 if exact == len(kinds) else 1
+    return 0 if exact == len(kinds) and results.engine.exact == len(results.engine.checks) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

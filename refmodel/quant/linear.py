@@ -26,8 +26,9 @@ class QuantLinear(nn.Module):
     """Integer form of an ``nn.Linear``, or of a patch-embedding ``nn.Conv2d`` applied to
     unfolded patches (weights shared with the float module, flattened per output channel)."""
 
-    def __init__(self, linear: nn.Linear | nn.Conv2d, weight_bits: int) -> None:
+    def __init__(self, linear: nn.Linear | nn.Conv2d, weight_bits: int, name: str = "") -> None:
         super().__init__()
+        self.name = name
         self.linear = linear
         self.weight_bits = weight_bits
         self._gemm: tuple[tuple, ops.Kernel] | None = None
@@ -70,7 +71,7 @@ class QuantLinear(nn.Module):
         b = self.linear.bias
         b_q = None if b is None else quantize(b, s_acc, BIAS_BITS)
         kernel = self.gemm(w_q, s_w, b_q, x)
-        out = QTensor(run(kernel, q=x.q), s_acc, kernel.out_spec.bits)
+        out = QTensor(run(kernel, self.name, q=x.q), s_acc, kernel.out_spec.bits)
         if x.shadow is not None:
             w_fq = w + ((w_q.to(torch.float64) * s_w[:, None]).to(w.dtype) - w).detach()
             b_fq = None if b is None else b + ((b_q.to(torch.float64) * s_acc).to(b.dtype) - b).detach()
