@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from refmodel import data, models, pipeline
+from refmodel import models, pipeline
 from refmodel.plan import uniform_plan
 from refmodel.quant import opcall
 
@@ -51,15 +51,16 @@ def _median(fn: Callable[[], torch.Tensor], repeat: int) -> tuple[float, torch.T
     return statistics.median(times), out
 
 
-def image_size(model: torch.nn.Module) -> int:
+def input_size(model: torch.nn.Module) -> tuple[int, int, int]:
+    """``(channels, height, width)`` of the model's input (timm's ``pretrained_cfg``)."""
     cfg = getattr(model, "pretrained_cfg", None) or {}
-    return int(cfg.get("input_size", (3, 224, 224))[-1])
+    return tuple(int(v) for v in cfg.get("input_size", (3, 224, 224)))
 
 
 def run(name: str, repeat: int = 3, batch: int = BATCH, bits: int = 8, method: str = "ivit", seed: int = 0, progress: Callable[[str], None] = print) -> NetworkResult:
     """Time the three datapaths of model ``name`` at batch ``batch``."""
     model = models.load(name, None, seed).model.eval()
-    images = data.synthetic(batch, seed, image_size(model)).images
+    images = torch.randn((batch, *input_size(model)), generator=torch.Generator().manual_seed(seed))  # as data.synthetic
     qmodel = pipeline.quantized_model(model, uniform_plan(pipeline.slot_kinds(model), method), bits)
     pipeline.set_datapath(qmodel, "numba")
     pipeline.calibrate(qmodel, images, batch)

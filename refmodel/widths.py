@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import importlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def width(lo: int, hi: int, signed: bool) -> int:
     ``[lo, hi]``: ``max(bitlen(hi), bitlen(-lo - 1)) + 1`` signed, ``bitlen(hi)`` unsigned
     (at least 1)."""
     if signed:
-        return max(int(hi).bit_length(), int(-lo - 1).bit_length() if lo < 0 else 0) + 1
+        return max(max(int(hi), 0).bit_length(), int(-lo - 1).bit_length() if lo < 0 else 0) + 1
     return max(1, int(hi).bit_length())
 
 
@@ -105,6 +106,7 @@ class WidthProfile:
         #: (layer, quantity) -> fewest significant bits seen.
         self.precision: dict[tuple[str, str], int] = {}
         self._operands: dict[str, tuple[int, int]] = {}
+        self._precision_ops: dict[str, str] = {}
 
     def _signal(self, layer: str, kernel: ops.Kernel, name: str, signed: bool, declared: int | None, proven: tuple[int, int] | None) -> Signal:
         key = (layer, name)
@@ -140,6 +142,7 @@ class WidthProfile:
         for name, bits in kernel.precision(inputs["q"].numpy()).items() if "q" in inputs else ():
             key = (layer, name)
             self.precision[key] = min(bits, self.precision.get(key, bits))
+            self._precision_ops[layer] = kernel.name
         return problem
 
     def _product_path(self, layer: str, kernel: ops.Kernel, seen: dict[str, tuple[int, int]]) -> str | None:
@@ -166,20 +169,29 @@ class WidthProfile:
         for sig in self.signals.values():
             writer.writerow(sig.row())
         for (layer, name), bits in self.precision.items():
-            op = next((s.op for s in self.signals.values() if s.layer == layer), "")
-            writer.writerow((layer, op, f"precision:{name}", 0, "", "", "", "", bits, "", "fewest significant bits on any row"))
+            writer.writerow((layer, self._precision_ops.get(layer, ""), f"precision:{name}", 0, "", "", "", "", bits, "", "fewest significant bits on any row"))
         return buf.getvalue()
 
     def write(self, path: Path) -> None:
         path.write_text(self.csv_text())
 
     def summary(self, top: int = 5) -> list[str]:
-        """Report lines: the signals with the most unused bits, and the precision minima."""
-        used = [s for s in self.signals.values() if s.unused is not None]
-        used.sort(key=lambda s: (-s.unused, s.layer, s.name))
+        """Report lines: the signals with the most unused bits (a signal of every block is one
+        entry, ``blocks.*.attn.qk``, with its fewest unused bits over the blocks), and the
+        precision minimum."""
+        groups: dict[tuple[str, str], list[Signal]] = {}
+        for s in self.signals.values():
+            if s.unused is not None:
+                groups.setdefault((re.sub(r"\.\d+(?=\.)", ".*", s.layer), s.name), []).append(s)
+        ranked = sorted(groups.items(), key=lambda kv: (-min(s.unused for s in kv[1]), kv[0]))
         lines = [f"width profile: {len(self.signals)} signals of {len({s.layer for s in self.signals.values()})} layers (widths.csv with --out)"]
-        for s in used[:top]:
-            lines.append(f"  most unused bits: {s.layer} {s.name} ({s.op}): declared {s.declared}, seen {s.seen_bits} bits ([{s.lo}, {s.hi}]), {s.unused} unused")
+        for (layer, name), members in ranked[:top]:
+            widest = max(members, key=lambda s: s.seen_bits)
+            count = f" in {len(members)} layers" if len(members) > 1 else ""
+            lines.append(
+                f"  most unused bits: {layer} {name} ({widest.op}): declared {widest.declared}, at most {widest.seen_bits} used{count} "
+                f"([{min(s.lo for s in members)}, {max(s.hi for s in members)}]), {min(s.unused for s in members)} unused"
+            )
         if self.precision:
             (layer, name), bits = min(self.precision.items(), key=lambda kv: (kv[1], kv[0]))
             lines.append(f"  precision minimum: {layer} {name} keeps {bits} significant bit{'s' if bits != 1 else ''} (fewest of {len(self.precision)} layers)")

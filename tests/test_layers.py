@@ -143,3 +143,20 @@ def test_network_bench_line(capsys):
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     assert re.fullmatch(r"network digits: engine \d+\.\d\d img/s, pytorch \d+\.\d\d img/s, float \d+\.\d\d img/s, engine/float \d+\.\d\d", last), last
     assert netbench.NetworkResult("m", 8, 2.0, 4.0, 1.0).line() == "network m: engine 4.00 img/s, pytorch 2.00 img/s, float 8.00 img/s, engine/float 0.50"
+
+
+def test_the_pytorch_path_runs_no_numba_kernel(deit8, monkeypatch):
+    from refmodel.ops.quantize import Quantize
+    from refmodel.quant import opcall
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Numba kernel ran on the PyTorch path")
+
+    monkeypatch.setattr(ops.Kernel, "sim", refuse)
+    monkeypatch.setattr(Quantize, "sim", refuse)
+    pipeline.set_datapath(deit8, "numba")  # the mode in force overrides a slot's own setting
+    try:
+        with torch.no_grad(), opcall.datapath("twin"):
+            assert deit8(_images(1, seed=6)).shape == (1, 1000)
+    finally:
+        pipeline.set_datapath(deit8, "twin")
