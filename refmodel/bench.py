@@ -1,6 +1,11 @@
 """Benchmark every op's Numba kernel against its PyTorch twin on DeiT-T-sized tensors.
 
     python -m refmodel.bench [--repeat 7] [--ops ivit.softmax,...] [--scale 1.0]
+    python -m refmodel.bench --network deit_t [--repeat 3]
+
+With ``--network MODEL`` it times the whole network instead (:mod:`refmodel.netbench`): the
+Numba engine, the PyTorch path and timm's float model at batch 8, ending with
+``network MODEL: engine E img/s, pytorch P img/s, float F img/s, engine/float R``.
 
 Sizes (DeiT-T, one image): softmax 12 layers x 3 heads x 197 x 197; GELU 12 x 197 x 768;
 LayerNorm 25 x 197 x 192; requant 12 x 197 x 768 (32-bit in, 8-bit out). Both datapaths
@@ -130,9 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per datapath (median reported; default 7)")
     parser.add_argument("--ops", default="", help="comma-separated op names (default: all)")
     parser.add_argument("--scale", type=float, default=1.0, help="scale the leading dimension of every workload (default 1.0)")
+    parser.add_argument("--network", default=None, help="time this model's whole network instead: Numba engine, PyTorch path, timm float model (batch 8)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat: must be >= 1")
+    if args.network is not None:
+        from refmodel import models
+
+        if args.network not in models.MODELS:
+            parser.error(f"--network: unknown model {args.network!r}; known models: {', '.join(models.MODELS)}")
+        return cli.run(lambda: _network(args), args.debug)
     wanted = [s for s in args.ops.split(",") if s]
     unknown = [s for s in wanted if s not in ops.names()]
     if unknown:
@@ -151,6 +163,15 @@ def _command(args: argparse.Namespace, wanted: list[str]) -> int:
         results.append(run(workload, args.repeat))
         print(f"  timed {workload.op}", flush=True)
     print(format_table(results))
+    return 0
+
+
+def _network(args: argparse.Namespace) -> int:
+    from refmodel import netbench
+
+    print(f"torch threads: {torch.get_num_threads()}, numba threads: {_numba_threads()}, repeat: {args.repeat}, batch: {netbench.BATCH}", flush=True)
+    result = netbench.run(args.network, repeat=args.repeat, progress=lambda line: print(f"  .. {line}", flush=True))
+    print(result.line())
     return 0
 
 

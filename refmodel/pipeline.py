@@ -8,8 +8,10 @@ SQNR, choose the plan, run the mixed model, and prove every slot bit-exact.
    are compared with the float model's (:mod:`refmodel.plan`), and the copies' logits with
    the float logits.
 3. The plan takes, per slot, the method of largest dSQNR (or comes from a plan file).
-4. The mixed model is calibrated and run; at every slot the integers its PyTorch twin saw
-   are also run through the slot's Numba kernel, and the two outputs must be equal.
+4. The mixed model is calibrated and run on its PyTorch twins; at every slot the integers
+   its PyTorch twin saw are also run through the slot's Numba kernel, and the two outputs
+   must be equal; with an engine (:mod:`refmodel.layers`) the same batches also run through
+   the whole-network Numba engine, every layer compared.
 
 Calibration and the sensitivity passes need no gradients and run each slot's Numba kernel
 (the same integers as the twin, several times faster); the mixed model's final run goes
@@ -31,6 +33,9 @@ from refmodel import ops
 from refmodel.plan import SlotScores, SQNRAccumulator, choose, delta_sqnr, uniform_plan
 from refmodel.quant.slots import Slot
 
+#: Batches of the mixed model's final pass that the whole-network engine checks: each costs
+#: an engine pass and a pass with every layer on its twin (about twice the default pass).
+ENGINE_BATCHES = 1
 #: The default candidates: the paper's three methods.
 METHODS = registry.DEFAULT
 Progress = Callable[[str], None]
@@ -288,10 +293,14 @@ def sensitivity(
 
 def run_mixed(
     model: torch.nn.Module, plan: dict[str, str], bits: int, images: torch.Tensor, batch_size: int, progress: Progress, capture=None,
-    frozen: dict[str, torch.Tensor] | None = None,
+    frozen: dict[str, torch.Tensor] | None = None, engine=None, engine_batches: int = ENGINE_BATCHES,
 ) -> tuple[torch.Tensor, NumbaCheckProbe, torch.nn.Module]:
-    """Calibrate and run the mixed model, checking every slot against its Numba kernel.
-    ``frozen`` (a trained model's quantizer state) replaces the calibration."""
+    """Calibrate and run the mixed model on its PyTorch twins, checking every slot against its
+    Numba kernel. ``frozen`` (a trained model's quantizer state) replaces the calibration.
+    With ``engine`` (a :class:`refmodel.layers.Engine`) the first ``engine_batches`` batches
+    also run through the whole-network Numba engine, compared layer by layer with every layer
+    on its PyTorch twin; the other batches run the slots on their twins and the other layers
+    on the default datapath (the same integers, faster)."""
     mixed = quantized_model(model, plan, bits)
     set_datapath(mixed, "numba")
     if frozen is None:
@@ -308,7 +317,7 @@ def run_mixed(
     outputs = []
     with torch.no_grad():
         for i, batch in enumerate(batches(images, batch_size)):
-            outputs.append(mixed(batch))
+            outputs.append(engine.run(mixed, batch) if engine is not None and i < engine_batches else mixed(batch))
             progress(f"mixed model: batch {i + 1}/{math.ceil(images.shape[0] / batch_size)}")
     set_probe(mixed, None)
     return torch.cat(outputs), checker, mixed

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import torch
 
-from refmodel import checkpoint, cli, costplan, costsweep, data, digits, methods, models, outdir, pipeline, search, vectors
+from refmodel import checkpoint, cli, costplan, costsweep, data, digits, layers, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
 from refmodel.plan import SlotScores, plan_document, provenance, read_plan, searched_rule, uniform_plan, write_plan
 from refmodel.quant.base import NETWORK_BITS
@@ -50,6 +50,8 @@ DEFAULT_MAX_ROWS = 64
 BATCH_SIZE = 8
 DEFAULT_EVAL_BATCH = 32
 DEFAULT_WORKERS = 2
+#: The width profile's file in an export (``refmodel.widths``).
+WIDTHS = "widths.csv"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -179,6 +181,7 @@ class Results:
     mixed_logits: torch.Tensor
     mixed_model: torch.nn.Module
     checker: pipeline.NumbaCheckProbe
+    engine: layers.Engine
     sensitivity: pipeline.Sensitivity | None  # None: the uniform models were not measured
     searched: search.SearchResult | None = None  # --plan-search: the search from the start plan
 
@@ -258,10 +261,12 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
         plan = searched.plan
         timer.lap("plan search")
     frozen = inputs.frozen if inputs.frozen is not None and plan == inputs.plan else None
-    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture, frozen)
+    engine = layers.Engine()
+    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture, frozen, engine)
     timer.lap("calibrate and run mixed model")
     timer.seconds["Numba check (inside mixed run)"] = checker.seconds
-    return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, sens, searched)
+    timer.seconds["Numba engine (inside mixed run)"] = engine.seconds
+    return Results(plan, float_logits, float_model, mixed_logits, mixed_model, checker, engine, sens, searched)
 
 
 def slot_table(kinds: dict[str, str], results: Results) -> list[str]:
@@ -402,6 +407,7 @@ def export(
         for name, content in files.items():
             (stage / name).write_bytes(content)
         entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
+        results.engine.widths.write(stage / WIDTHS)
         (stage / "report.txt").write_text("\n".join(report_lines) + "\n")
         manifest = {
             "model": args.model,
@@ -421,7 +427,7 @@ def export(
 
 def run(args: argparse.Namespace) -> int:
     """The whole run: inputs, measurement, report, evaluation, export; exit status 0 when
-    every slot is bit-exact, else 1."""
+    every slot and every checked layer is bit-exact, else 1."""
     check_args(args)
     report, timer = Report(), Timer()
     inputs = load_inputs(args, report)
@@ -436,14 +442,17 @@ def run(args: argparse.Namespace) -> int:
     kinds = inputs.kinds
     exact = sum(1 for n in kinds if n in results.checker.checks and results.checker.checks[n].exact)
     report()
+    for line in results.engine.widths.summary() + results.engine.lines():
+        report(line)
     final = f"bit-exact slots: {exact}/{len(kinds)}"
     if args.out is not None:
-        sets = export(args, inputs, results, capture, report.lines + [final], files)
+        sets = export(args, inputs, results, capture, report.lines + [results.engine.final_line(), final], files)
         timer.lap("write vectors")
-        print(f"wrote {args.out}: plan.json, report.txt, manifest.json and {sets} slot vector sets" + "".join(f", {n}" for n in files))
+        print(f"wrote {args.out}: plan.json, report.txt, {WIDTHS}, manifest.json and {sets} slot vector sets" + "".join(f", {n}" for n in files))
     print(timer.line())
+    print(results.engine.final_line())
     print(final)
-    return 0 if exact == len(kinds) else 1
+    return 0 if exact == len(kinds) and results.engine.exact == len(results.engine.checks) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,9 @@ def test_deit_t_every_slot_bit_exact_and_plan_round_trips(bits, capsys, tmp_path
     out = tmp_path / f"w{bits}"
     code, lines = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--out", str(out))
     assert code == 0 and lines[-1] == "bit-exact slots: 49/49"
+    k, n = lines[-2].removeprefix("bit-exact layers: ").split("/")
+    assert k == n and int(n) >= 150, lines[-2]
+    assert any(line.startswith("width profile: ") for line in lines)
     assert any("SEEDED" in line for line in lines) and any("SYNTHETIC" in line for line in lines)
     plan = json.loads((out / "plan.json").read_text())
     assert plan["model"] == "deit_t" and plan["bits"] == bits and len(plan["slots"]) == 49

@@ -47,6 +47,12 @@ def test_export_writes_every_slot_and_checks_ok(exported):
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.rstrip().splitlines()[-1] == "vectors ok: 49/49 sets"
     assert sum(line.startswith("ok   ") for line in proc.stdout.splitlines()) == 49
+    # the width profile: one row per signal of every layer, covered by the manifest's sha256
+    widths = (exported / "widths.csv").read_text().splitlines()
+    assert widths[0] == "layer,op,signal,signed,declared_bits,proven_bits,seen_min,seen_max,seen_bits,unused_bits,note"
+    assert manifest["files"]["widths.csv"] == hashlib.sha256((exported / "widths.csv").read_bytes()).hexdigest()
+    layers = {row.split(",")[0] for row in widths[1:]}
+    assert len(layers) >= 150 and {"patch_embed.proj", "blocks.0.attn.qkv", "head"} <= layers
 
 
 def test_same_command_twice_gives_identical_directories(exported, tmp_path):
@@ -74,6 +80,7 @@ def test_same_command_twice_gives_identical_directories(exported, tmp_path):
         "norm/cfg_bias_int.hex",
         "plan.json",
         "report.txt",
+        "widths.csv",
         "manifest.json",
     ],
 )

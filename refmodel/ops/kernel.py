@@ -128,6 +128,14 @@ class Kernel(ABC):
         """Proven closed range of each named intermediate (see the module docstring)."""
         return {}
 
+    def precision(self, q: np.ndarray) -> dict[str, int]:
+        """Data-dependent precision that can collapse: for each named quantity whose number of
+        significant bits depends on the input (I-ViT Shiftmax's factor ``(2^31-1) // sum``),
+        the fewest significant bits it has on any row of ``q`` (a checked input of the op).
+        Empty for ops without such a quantity. A diagnostic for the width profile; it does not
+        change the op's output."""
+        return {}
+
     # ------------------------------------------------------------------ for subclasses
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
         """Numba kernel on C-contiguous int64 ``(R, C)`` data; returns int64 ``(R, C_out)``

@@ -54,7 +54,7 @@ class QuantAct(nn.Module):
     def from_real(self, x: torch.Tensor) -> QTensor:
         """Quantize a real tensor directly: ``clamp(rne(x / s))``."""
         self._observe(x)
-        q = quantize(x, self.scale, self.bits)
+        q = quantize(x, self.scale, self.bits, layer=self.name)
         out = QTensor(q, self.scale, self.bits)
         out.shadow = straight_through(x, out.real())
         return out
@@ -70,10 +70,10 @@ class QuantAct(nn.Module):
         if identity is None:
             op = "requant" if acc.bits <= REQUANT_MAX_IN_BITS else "requant_wide"
             kernel = self._kernel(op, scale_in=scale_of(acc), in_bits=acc.bits)
-            q = run(kernel, q=acc.q)
+            q = run(kernel, self.name, q=acc.q)
         else:
             kernel = self._kernel("requant_add", scale_a=scale_of(acc), scale_b=scale_of(identity), a_bits=acc.bits, b_bits=identity.bits)
-            q = run(kernel, a=acc.q, b=identity.q)
+            q = run(kernel, self.name, a=acc.q, b=identity.q)
         out = QTensor(q, self.scale, self.bits)
         shadows = [t.shadow for t in (acc, identity) if t is not None and t.shadow is not None]
         if shadows:

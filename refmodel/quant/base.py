@@ -31,7 +31,7 @@ class QuantModel(nn.Module):
         self.quantized = True
         self.patch_size = patch_proj.kernel_size
         self.input_act = QuantAct(bits, "input_act")
-        self.patch = QuantLinear(patch_proj, bits)
+        self.patch = QuantLinear(patch_proj, bits, "patch_embed.proj")
         self.embed_act = QuantAct(RESIDUAL_BITS, "embed_act")
 
     def slots(self) -> list[Slot]:

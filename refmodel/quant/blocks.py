@@ -43,8 +43,9 @@ class QuantAttention(nn.Module):
         self.num_heads = attn.num_heads
         self.scale = float(attn.scale)
         self.softmax = SoftmaxSlot(slot_name, method, bits, softmax_out_bits)
-        self.qkv = QuantLinear(attn.qkv, bits)
-        self.proj = QuantLinear(attn.proj, bits)
+        self.prefix = prefix
+        self.qkv = QuantLinear(attn.qkv, bits, f"{prefix}.qkv")
+        self.proj = QuantLinear(attn.proj, bits, f"{prefix}.proj")
         self.qkv_act = QuantAct(bits, f"{prefix}.qkv_act")
         self.out_act = QuantAct(bits, f"{prefix}.out_act")
         self.proj_act = QuantAct(RESIDUAL_BITS, f"{prefix}.proj_act")
@@ -67,7 +68,7 @@ class QuantAttention(nn.Module):
         q, k, v = _split_heads(a.q, self.num_heads)
         qs, ks, vs = _split_heads(a.shadow, self.num_heads)
         qk = ops.make("matmul", scale_a=scale_of(a), scale_b=scale_of(a), depth=q.shape[-1], a_bits=a.bits, b_bits=a.bits)
-        scores = QTensor(run(qk, a=q, b=k.transpose(-2, -1)), torch.as_tensor(qk.scale_out * self.scale, dtype=torch.float64), qk.out_spec.bits)
+        scores = QTensor(run(qk, f"{self.prefix}.qk", a=q, b=k.transpose(-2, -1)), torch.as_tensor(qk.scale_out * self.scale, dtype=torch.float64), qk.out_spec.bits)
         if qs is not None:
             scores.shadow = (qs * self.scale) @ ks.transpose(-2, -1)
         probs = self.softmax(scores, bias, masked)
@@ -82,8 +83,8 @@ class QuantMlp(nn.Module):
         prefix = slot_name.rsplit(".", 1)[0]
         self.mlp = mlp
         self.act = GeluSlot(slot_name, method, bits)
-        self.fc1 = QuantLinear(mlp.fc1, bits)
-        self.fc2 = QuantLinear(mlp.fc2, bits)
+        self.fc1 = QuantLinear(mlp.fc1, bits, f"{prefix}.fc1")
+        self.fc2 = QuantLinear(mlp.fc2, bits, f"{prefix}.fc2")
         self.fc2_act = QuantAct(RESIDUAL_BITS, f"{prefix}.fc2_act")
 
     def float_forward(self, h: torch.Tensor) -> torch.Tensor:

@@ -26,11 +26,14 @@ class QuantLinear(nn.Module):
     """Integer form of an ``nn.Linear``, or of a patch-embedding ``nn.Conv2d`` applied to
     unfolded patches (weights shared with the float module, flattened per output channel)."""
 
-    def __init__(self, linear: nn.Linear | nn.Conv2d, weight_bits: int) -> None:
+    def __init__(self, linear: nn.Linear | nn.Conv2d, weight_bits: int, name: str = "") -> None:
         super().__init__()
+        self.name = name
         self.linear = linear
         self.weight_bits = weight_bits
         self._gemm: tuple[tuple, ops.Kernel] | None = None
+        #: The last integer weights, bias and kernel with what they were made from (no autograd).
+        self._frozen: tuple | None = None
 
     @property
     def weight(self) -> torch.Tensor:
@@ -62,15 +65,28 @@ class QuantLinear(nn.Module):
         self._gemm = ((key, w_q, b_q), kernel)
         return kernel
 
+    def _params_key(self, x: QTensor) -> tuple | None:
+        """What the integer weights, bias and kernel depend on: the parameters (storage and
+        in-place version) and the input scale and width; ``None`` (no reuse) under autograd."""
+        if torch.is_grad_enabled():
+            return None
+        params = [p for p in (self.linear.weight, self.linear.bias) if p is not None]
+        return tuple((p.data_ptr(), p._version) for p in params) + (float(x.scale), x.bits)
+
     def forward(self, x: QTensor) -> QTensor:
         w = self.weight
-        s_w = self.weight_scale()
-        w_q = quantize(w.t(), s_w, self.weight_bits).t()
-        s_acc = s_w * x.scale
         b = self.linear.bias
-        b_q = None if b is None else quantize(b, s_acc, BIAS_BITS)
-        kernel = self.gemm(w_q, s_w, b_q, x)
-        out = QTensor(run(kernel, q=x.q), s_acc, kernel.out_spec.bits)
+        key = self._params_key(x)
+        if key is not None and self._frozen is not None and self._frozen[0] == key:
+            _, s_w, w_q, b_q, s_acc, kernel = self._frozen
+        else:
+            s_w = self.weight_scale()
+            w_q = quantize(w.t(), s_w, self.weight_bits).t()
+            s_acc = s_w * x.scale
+            b_q = None if b is None else quantize(b, s_acc, BIAS_BITS)
+            kernel = self.gemm(w_q, s_w, b_q, x)
+            self._frozen = None if key is None else (key, s_w, w_q, b_q, s_acc, kernel)
+        out = QTensor(run(kernel, self.name, q=x.q), s_acc, kernel.out_spec.bits)
         if x.shadow is not None:
             w_fq = w + ((w_q.to(torch.float64) * s_w[:, None]).to(w.dtype) - w).detach()
             b_fq = None if b is None else b + ((b_q.to(torch.float64) * s_acc).to(b.dtype) - b).detach()

@@ -22,6 +22,7 @@ from torch import nn
 from refmodel import ops
 from refmodel.fixedpoint import int_range
 from refmodel.quant.exact import quantize
+from refmodel.quant.opcall import run
 from refmodel.quant.observer import FLOAT32_EPS, RangeObserver
 from refmodel.quant.qtensor import QTensor
 
@@ -74,4 +75,4 @@ class PTFQuant(nn.Module):
             self._kernel = ops.make("requant", scale_in=float(x.scale) / self.scales, scale_out=1.0, out_bits=32, in_bits=x.bits)
             self._kernel_key = key
         lo, hi = int_range(self.bits, False)
-        return (self._kernel.fakequant(x.q) + self.zero_point).clamp(lo, hi)
+        return (run(self._kernel, self.name, q=x.q) + self.zero_point).clamp(lo, hi)

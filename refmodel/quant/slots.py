@@ -26,7 +26,7 @@ from refmodel import methods, ops
 from refmodel.fixedpoint import int_range
 from refmodel.ops.autograd import dequantize, straight_through as op_straight_through
 from refmodel.quant.act import QuantAct
-from refmodel.quant.opcall import run, scale_of
+from refmodel.quant.opcall import run, scale_of, trace, use_sim
 from refmodel.quant.ptf import PTFQuant
 from refmodel.quant.qtensor import QTensor
 
@@ -94,10 +94,11 @@ class Slot(nn.Module):
         """The op's integers on ``q`` (and the differentiable real output when ``shadow``)."""
         if shadow is not None and torch.is_grad_enabled():
             real, q_out = op_straight_through(kernel, q, shadow, self.reference())
-        elif self.datapath == "numba" and not torch.is_grad_enabled():
+        elif use_sim({"q": q}, default=self.datapath == "numba"):
             real, q_out = None, torch.from_numpy(kernel.sim(q.numpy()))
         else:
             real, q_out = None, kernel.fakequant(q)
+        trace(self.name, kernel, {"q": q}, q_out)
         if self.probe is not None:
             self.probe.on_kernel(self, kernel, q, q_out)
         return q_out, real
@@ -262,10 +263,10 @@ class SoftmaxSlot(Slot):
         depth = v.q.shape[-2]
         if p.scale is not None:
             k = ops.make("matmul", scale_a=p.scale, scale_b=scale_of(v), depth=depth, a_bits=p.bits, a_signed=False, b_bits=v.bits)
-            acc = run(k, a=p.q, b=v.q)
+            acc = run(k, f"{self.name}.attend", a=p.q, b=v.q)
         else:
             k = ops.make("fqvit.attend", scale_v=scale_of(v), depth=depth, code_bits=p.bits, v_bits=v.bits, frac_bits=LOG2_ATTN_FRAC_BITS)
-            acc = run(k, codes=p.q, v=v.q)
+            acc = run(k, f"{self.name}.attend", codes=p.q, v=v.q)
         out = QTensor(acc, torch.as_tensor(k.scale_out, dtype=torch.float64), k.out_spec.bits)
         if p.shadow is not None and v.shadow is not None:
             out.shadow = p.shadow @ v.shadow

@@ -117,7 +117,7 @@ class QuantSwinBlock(nn.Module):
         h = _map(self.norm1(x16), lambda t: _partition(t, self.shift, self.window))
         real_bias = self.block.attn._get_rel_pos_bias()  # [1, heads, N, N]
         s_bias = symmetric_scale(real_bias.detach().min(), real_bias.detach().max(), BIAS_BITS)
-        bias = QTensor(quantize(real_bias, s_bias, BIAS_BITS), s_bias, BIAS_BITS)
+        bias = QTensor(quantize(real_bias, s_bias, BIAS_BITS, layer=f"{self.attn.prefix}.bias"), s_bias, BIAS_BITS)
         if h.shadow is not None:
             bias.shadow = real_bias
         o = _map(self.attn(h, bias, self.masked(B)), lambda t: _reverse(t, self.shift, self.window, H, W))
@@ -132,7 +132,7 @@ class QuantPatchMerging(nn.Module):
         super().__init__()
         self.merging = merging
         self.norm = LayerNormSlot(f"{name}.norm", plan[f"{name}.norm"], bits, merging.norm)
-        self.reduction = QuantLinear(merging.reduction, bits)
+        self.reduction = QuantLinear(merging.reduction, bits, f"{name}.reduction")
         self.out_act = QuantAct(RESIDUAL_BITS, f"{name}.out_act")
 
     def float_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,7 +157,7 @@ class QuantSwin(QuantModel):
             self.stages.append(nn.ModuleList(QuantSwinBlock(f"layers.{i}.blocks.{j}", blk, plan, bits) for j, blk in enumerate(stage.blocks)))
         self.norm = LayerNormSlot("norm", plan["norm"], bits, model.norm)
         self.pool_act = QuantAct(bits, "head.pool_act")
-        self.head = QuantLinear(model.head.fc, bits)
+        self.head = QuantLinear(model.head.fc, bits, "head.fc")
 
     def slots(self) -> list[Slot]:
         out: list[Slot] = [self.embed_norm]

@@ -96,7 +96,7 @@ class QuantViT(QuantModel):
         self.cls_token_act = QuantAct(RESIDUAL_BITS, "cls_token_act")
         self.pos_embed_act = QuantAct(RESIDUAL_BITS, "pos_embed_act")
         self.pos_act = QuantAct(RESIDUAL_BITS, "pos_act")
-        self.head = QuantLinear(model.head, bits)
+        self.head = QuantLinear(model.head, bits, "head")
 
     def slots(self) -> list[Slot]:
         return [s for blk in self.blocks for s in blk.slots()] + [self.norm]

@@ -90,6 +90,19 @@ class IViTSoftmax(shiftexp.ShiftExpKernel):
         f = torch.div(torch.full_like(total, cfg["sum_max"]), total, rounding_mode="floor")
         return torch.bitwise_right_shift(e * f, cfg["shift"])
 
+    def precision(self, q: np.ndarray) -> dict[str, int]:
+        """``F = (2^31 - 1) // Ssum``: its fewest significant bits over the rows of ``q``
+        (``Ssum`` near ``2^31`` leaves ``F`` one bit, and the output ``E * F`` the precision
+        of ``E`` alone)."""
+        arr = np.asarray(q)
+        if arr.size == 0:
+            return {}
+        rows = torch.from_numpy(np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.int64))
+        cfg = self.config
+        e = shiftexp.shift_exp_torch(rows - rows.max(dim=1, keepdim=True).values, cfg["x0"], cfg["n"])
+        largest_sum = int(torch.clamp(e.sum(dim=1), max=cfg["sum_max"]).max())
+        return {"F": (cfg["sum_max"] // largest_sum).bit_length()}
+
 
 def make(scale_in: Any, out_bits: int = 16, n: int = 15, in_bits: int = 8) -> IViTSoftmax:
     """Build Shiftmax for an input scale ``scale_in`` (``docs/ops/ivit.softmax.md``)."""

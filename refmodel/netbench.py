@@ -1,0 +1,88 @@
+"""Whole-network throughput: the Numba engine, the PyTorch path and timm's float model, in one
+process, on the same batch (``python -m refmodel.bench --network MODEL``).
+
+The quantized model takes a uniform plan (``--method``, default I-ViT: its calibration is
+the cheapest) calibrated on the timed batch itself. Each of the three runs once as warm-up
+(Numba compile or cache load, allocator), then ``repeat`` times; the median gives images per
+second. The engine's and the PyTorch path's logits must be equal (else ``AssertionError``).
+The last line is ``network MODEL: engine E img/s, pytorch P img/s, float F img/s,
+engine/float R``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from refmodel import models, pipeline
+from refmodel.plan import uniform_plan
+from refmodel.quant import opcall
+
+BATCH = 8
+
+
+@dataclass
+class NetworkResult:
+    model: str
+    batch: int
+    engine_s: float
+    pytorch_s: float
+    float_s: float
+
+    def rate(self, seconds: float) -> float:
+        return self.batch / seconds
+
+    def line(self) -> str:
+        e, p, f = (self.rate(s) for s in (self.engine_s, self.pytorch_s, self.float_s))
+        return f"network {self.model}: engine {e:.2f} img/s, pytorch {p:.2f} img/s, float {f:.2f} img/s, engine/float {e / f:.2f}"
+
+
+def _median(fn: Callable[[], torch.Tensor], repeat: int) -> tuple[float, torch.Tensor]:
+    out = fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def input_size(model: torch.nn.Module) -> tuple[int, int, int]:
+    """``(channels, height, width)`` of the model's input (timm's ``pretrained_cfg``)."""
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    return tuple(int(v) for v in cfg.get("input_size", (3, 224, 224)))
+
+
+def run(name: str, repeat: int = 3, batch: int = BATCH, bits: int = 8, method: str = "ivit", seed: int = 0, progress: Callable[[str], None] = print) -> NetworkResult:
+    """Time the three datapaths of model ``name`` at batch ``batch``."""
+    model = models.load(name, None, seed).model.eval()
+    images = torch.randn((batch, *input_size(model)), generator=torch.Generator().manual_seed(seed))  # as data.synthetic
+    qmodel = pipeline.quantized_model(model, uniform_plan(pipeline.slot_kinds(model), method), bits)
+    pipeline.set_datapath(qmodel, "numba")
+    pipeline.calibrate(qmodel, images, batch)
+    progress(f"calibrated uniform {method} {name} at {bits} bits on {batch} images")
+
+    def engine() -> torch.Tensor:
+        with torch.no_grad(), opcall.datapath("numba"):
+            return qmodel(images)
+
+    def pytorch() -> torch.Tensor:
+        with torch.no_grad(), opcall.datapath("twin"):
+            return qmodel(images)
+
+    def float_model() -> torch.Tensor:
+        with torch.no_grad():
+            return model(images)
+
+    engine_s, engine_logits = _median(engine, repeat)
+    progress(f"timed the engine ({engine_s:.2f} s per batch)")
+    pytorch_s, pytorch_logits = _median(pytorch, repeat)
+    progress(f"timed the PyTorch path ({pytorch_s:.2f} s per batch)")
+    float_s, _ = _median(float_model, repeat)
+    if not torch.equal(engine_logits, pytorch_logits):
+        raise AssertionError(f"{name}: the engine's logits differ from the PyTorch path's")
+    return NetworkResult(name, batch, engine_s, pytorch_s, float_s)
