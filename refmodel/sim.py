@@ -98,7 +98,7 @@ def check_args(args: argparse.Namespace) -> None:
     if args.model not in models.MODELS:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
     if args.bits is not None and args.bits not in NETWORK_BITS:
-        raise UsageError(f"--bits must be one of {', '.join(map(str, NETWORK_BITS))}, got {args.bits}")
+        raise UsageError(f"--bits must be {', '.join(map(str, NETWORK_BITS[:-1]))} or {NETWORK_BITS[-1]}, got {args.bits}")
     if args.eval_dir is TEST_SPLIT and args.model != "digits":
         raise UsageError(f"--eval needs a labelled ImageFolder DIR for {args.model} (only digits has a built-in test split)")
     if args.calib_images < 1:

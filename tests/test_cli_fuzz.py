@@ -112,7 +112,7 @@ def export(tmp_path_factory) -> Path:
 
 SIM_CASES = {
     "unknown model": (["resnet50"], "unknown model 'resnet50'"),
-    "bits 5": (["deit_t", "--bits", "5"], "--bits must be one of 8, 6, 4, got 5"),
+    "bits 5": (["deit_t", "--bits", "5"], "--bits must be 8, 6 or 4, got 5"),
     "bits not a number": (["deit_t", "--bits", "abc"], "--bits"),
     "calib images 0": (["deit_t", "--calib-images", "0"], "--calib-images"),
     "max rows 0": (["deit_t", "--max-rows", "0"], "--max-rows"),
