@@ -68,6 +68,8 @@ def test_out_replaces_an_earlier_export_but_never_a_users_directory(capsys, tmp_
 def test_swin_t_every_slot_bit_exact(bits, capsys):
     code, lines = _run(capsys, "swin_t", "--bits", str(bits), "--calib-images", "2")
     assert code == 0 and lines[-1] == "bit-exact slots: 53/53"
+    k, n = lines[-2].removeprefix("bit-exact layers: ").split("/")
+    assert k == n and int(n) >= 200, lines[-2]  # the engine replays windows, shifts and merges too
     table = [line for line in lines if line.startswith(("patch_embed.", "layers.", "norm "))]
     assert len(table) == 53 and all(line.rstrip().endswith("yes") for line in table)
 
