@@ -66,18 +66,26 @@ class QuantLinear(nn.Module):
         return kernel
 
     def _params_key(self, x: QTensor) -> tuple | None:
-        """What the integer weights, bias and kernel depend on: the parameters (storage and
-        in-place version) and the input scale and width; ``None`` (no reuse) under autograd."""
+        """What the integer weights, bias and kernel depend on: the parameter values (copies,
+        compared element by element: an edit through ``.data`` bumps no version counter) and
+        the input scale and width; ``None`` (no reuse) under autograd."""
         if torch.is_grad_enabled():
             return None
-        params = [p for p in (self.linear.weight, self.linear.bias) if p is not None]
-        return tuple((p.data_ptr(), p._version) for p in params) + (float(x.scale), x.bits)
+        params = tuple(p.detach() for p in (self.linear.weight, self.linear.bias) if p is not None)
+        return params + (float(x.scale), x.bits)
+
+    def _reusable(self, key: tuple | None) -> bool:
+        if key is None or self._frozen is None:
+            return False
+        old = self._frozen[0]
+        n = len(key) - 2
+        return len(old) == len(key) and old[n:] == key[n:] and all(torch.equal(a, b) for a, b in zip(old[:n], key[:n]))
 
     def forward(self, x: QTensor) -> QTensor:
         w = self.weight
         b = self.linear.bias
         key = self._params_key(x)
-        if key is not None and self._frozen is not None and self._frozen[0] == key:
+        if self._reusable(key):
             _, s_w, w_q, b_q, s_acc, kernel = self._frozen
         else:
             s_w = self.weight_scale()
@@ -85,7 +93,7 @@ class QuantLinear(nn.Module):
             s_acc = s_w * x.scale
             b_q = None if b is None else quantize(b, s_acc, BIAS_BITS)
             kernel = self.gemm(w_q, s_w, b_q, x)
-            self._frozen = None if key is None else (key, s_w, w_q, b_q, s_acc, kernel)
+            self._frozen = None if key is None else ((*(t.clone() for t in key[:-2]), *key[-2:]), s_w, w_q, b_q, s_acc, kernel)
         out = QTensor(run(kernel, self.name, q=x.q), s_acc, kernel.out_spec.bits)
         if x.shadow is not None:
             w_fq = w + ((w_q.to(torch.float64) * s_w[:, None]).to(w.dtype) - w).detach()
