@@ -41,9 +41,9 @@ import torch
 from torch import nn
 
 from refmodel import checkpoint, models
+from refmodel.quant.base import NETWORK_BITS
 
 METHOD_PLANS = ("ibert", "fqvit", "ivit")
-BITS = (8, 6, 4)
 CALIB_BATCH = 8
 DEFAULT_CALIB_IMAGES = 64
 TRAIN_STATE = "train_state.pt"
@@ -116,7 +116,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"unknown model {args.model!r}; known models: {', '.join(models.MODELS)}")
     if args.float_only and (args.plan is not None or args.bits is not None):
         raise UsageError("--plan and --bits are for QAT; --float trains the float model")
-    if args.bits is not None and args.bits not in BITS:
+    if args.bits is not None and args.bits not in NETWORK_BITS:
         raise UsageError(f"--bits must be 8, 6 or 4, got {args.bits}")
     for name in ("epochs", "batch_size", "calib_images", "steps_per_epoch", "stop_after"):
         value = getattr(args, name)
