@@ -69,7 +69,7 @@ def from_hex_lines(lines: Sequence[str], bits: int, signed: bool = True) -> list
 def to_hex_text(values: Iterable[int], bits: int, signed: bool = True) -> str:
     """The file content: the lines of :func:`to_hex_lines`, each ending in a newline.
     Arrays of up to 63-bit values are encoded without a Python loop (same bytes)."""
-    if bits <= 63:
+    if bits <= 63 or (bits == 64 and signed):
         array = np.asarray(values if isinstance(values, np.ndarray) else list(values))
         if array.dtype.kind in "iu" and (array.dtype.kind == "i" or array.dtype.itemsize < 8):
             return _to_hex_array(array.astype(np.int64).reshape(-1), bits, signed).decode()
@@ -83,7 +83,7 @@ def _to_hex_array(values: np.ndarray, bits: int, signed: bool) -> bytes:
         index = int(bad[0])
         raise ValueError(f"values: element {index} = {int(values[index])} is outside the declared width [{lo}, {hi}]")
     width = hex_digits(bits)
-    masked = values.view(np.uint64) & np.uint64((1 << bits) - 1)
+    masked = values.view(np.uint64) & np.uint64((1 << bits) - 1)  # bits <= 64
     shifts = np.arange(width - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
     text = np.empty((values.size, width + 1), dtype=np.uint8)
     text[:, :width] = _DIGITS[((masked[:, None] >> shifts) & np.uint64(15)).astype(np.intp)]
@@ -99,10 +99,10 @@ def from_hex_text(text: str, bits: int, signed: bool = True) -> list[int]:
 def from_hex_array(text: str, bits: int, signed: bool = True) -> np.ndarray:
     """:func:`from_hex_text` as an int64 array. A file in the writer's exact layout (fixed-width
     lower-case lines, each ending in a newline, up to 63 bits) is parsed without a Python
-    loop; anything else goes through :func:`from_hex_lines`, whose errors name the line."""
+    loop (64-bit signed files too); anything else goes through :func:`from_hex_lines`, whose errors name the line."""
     width = hex_digits(bits)
     data = np.frombuffer(text.encode(), dtype=np.uint8) if text.isascii() else None
-    if bits <= 63 and data is not None and data.size % (width + 1) == 0:
+    if (bits <= 63 or (bits == 64 and signed)) and data is not None and data.size % (width + 1) == 0:
         grid = data.reshape(-1, width + 1)
         digits = grid[:, :width]
         is_digit = (digits >= ord("0")) & (digits <= ord("9"))
@@ -112,6 +112,8 @@ def from_hex_array(text: str, bits: int, signed: bool = True) -> np.ndarray:
             values = np.zeros(grid.shape[0], dtype=np.int64)
             for column in range(width):
                 values = (values << 4) | nibbles[:, column]
+            if bits == 64:  # 16 nibbles shifted into int64 are already the two's complement reading
+                return values
             if not np.any(values >> bits):
                 if signed:
                     sign = np.int64(1 << (bits - 1))

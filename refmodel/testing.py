@@ -566,7 +566,7 @@ def _gemm_edges(k: ops.Kernel) -> Edges:
     where it is negative), for up to 8 channels."""
     lo, hi = k.in_spec.lo, k.in_spec.hi
     rows = []
-    for w in k.config["w"][:8]:
+    for w in k.config["weight"][:8]:
         rows.append(tuple(hi if x > 0 else lo for x in w))
         rows.append(tuple(lo if x > 0 else hi for x in w))
     return Edges(rows=tuple(rows))

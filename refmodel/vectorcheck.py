@@ -160,14 +160,16 @@ def _output_difference(meta: dict[str, Any], files: dict[str, bytes], got: bytes
     except (ValueError, UnicodeDecodeError) as exc:
         return f"not a valid {spec['bits']}-bit hex file ({exc})"
     expected = from_hex_text(files["output.hex"].decode(), spec["bits"], spec["signed"])
-    inputs = from_hex_text(files["input.hex"].decode(), meta["tensors"]["input"]["bits"], meta["tensors"]["input"]["signed"])
+    shaped = meta["layout"].get("shaped")
+    inputs = None if shaped else from_hex_text(files["input.hex"].decode(), meta["tensors"]["input"]["bits"], meta["tensors"]["input"]["signed"])
     if len(actual) != len(expected):
         return f"{len(actual)} elements, expected {len(expected)}"
     bad = [i for i, (e, a) in enumerate(zip(expected, actual)) if e != a]
     if not bad:
         return "same values, not the writer's format: " + _first_line_difference(files["output.hex"], got)
     i = bad[0]
-    return f"{len(bad)} mismatches with the kernel rebuilt from meta.json; first at element {i}: input {inputs[i]}, expected {expected[i]}, got {actual[i]}"
+    seen = "" if inputs is None else f"input {inputs[i]}, "
+    return f"{len(bad)} mismatches with the kernel rebuilt from meta.json; first at element {i}: {seen}expected {expected[i]}, got {actual[i]}"
 
 
 def _describe(fname: str, meta: dict[str, Any], files: dict[str, bytes], got: bytes) -> str:
@@ -245,7 +247,7 @@ def check_set(directory: Path) -> SetResult:
     if unsigned:
         return result
     try:
-        files = vectorset.rebuild(meta, on_disk["input.hex"].read_text() if "input.hex" in on_disk else "")
+        files = vectorset.rebuild(meta, {f: on_disk[f].read_text() for f in vectorset.input_files(meta) if f in on_disk})
     except (ValueError, KeyError, TypeError) as exc:
         problems.append(f"{meta_path}: cannot rebuild the set ({type(exc).__name__ if isinstance(exc, KeyError) else ''}{exc})")
         return result
@@ -261,7 +263,7 @@ def check_set(directory: Path) -> SetResult:
                 problems.append(f"{directory / fname}: {why}")
         elif got != files[fname]:
             problems.append(f"{directory / fname}: {_describe(fname, meta, files, got)}")
-    result.summary = f"{meta['op']}, {meta['tensors']['input']['count']} vectors, every file as the rebuilt kernel implies"
+    result.summary = f"{meta['op']}, {meta['tensors']['output']['count']} vectors, every file as the rebuilt kernel implies"
     return result
 
 

@@ -5,6 +5,12 @@ A set is a directory holding
 
 - ``input.hex`` / ``output.hex``: one element per line (see :mod:`refmodel.hexio`), row-major
   in the order of ``meta.json``'s ``layout.shape``;
+- a *shaped* set (an op with several inputs, an output shaped unlike its input, or the real
+  input of ``quantize``) instead gives every tensor its own ``shape`` in ``meta.json``'s
+  ``tensors`` and has one input file per input: ``input.hex`` for a single input,
+  ``input_<name>.hex`` for each of several (``matmul``: ``input_a.hex``, ``input_b.hex``). A real
+  input is written as the bit patterns of its float64 values (64-bit hex, ``"format":
+  "float64"``), so it reads back exactly;
 - ``cfg_<key>.hex``: one file per list-valued config constant (per-channel constants);
 - ``dp_<key>.hex``: per-element values the op computes at run time (``Kernel.datapath``:
   FQ-ViT LayerNorm's ``M``, ``N``, ``B`` per token and channel), same layout as the input;
@@ -35,7 +41,7 @@ import numpy as np
 
 from refmodel import __version__, outdir
 from refmodel.fixedpoint import signed_width
-from refmodel.hexio import from_hex_text, to_hex_text
+from refmodel.hexio import from_hex_array, from_hex_text, to_hex_text
 from refmodel.ops.kernel import IntSpec, Kernel
 
 FORMAT = "refmodel-vectors/1"
@@ -45,11 +51,12 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 @dataclass
 class VectorSet:
-    """An op's configured kernel with one input tensor and its expected output."""
+    """An op's configured kernel with its input tensor (or tensors, by input name) and its
+    expected output."""
 
     name: str
     kernel: Kernel
-    inputs: np.ndarray
+    inputs: np.ndarray | dict[str, np.ndarray]
     outputs: np.ndarray
     seed: int | None = None
     notes: dict[str, Any] = field(default_factory=dict)
@@ -182,6 +189,8 @@ def render(vs: VectorSet, *, method_rules: str, git_revision: str | None = None,
     :func:`write` puts on disk and what a check rebuilds from ``meta.json`` and ``input.hex``.
     ``version`` is the refmodel version recorded in the header lines."""
     k = vs.kernel
+    if is_shaped(k, vs.inputs, vs.outputs):
+        return _render_shaped(vs, method_rules=method_rules, git_revision=git_revision, version=version)
     if vs.inputs.shape != vs.outputs.shape:
         raise ValueError(f"outputs: shape {vs.outputs.shape} differs from inputs {vs.inputs.shape}")
     files: dict[str, bytes] = {
@@ -235,14 +244,177 @@ def render(vs: VectorSet, *, method_rules: str, git_revision: str | None = None,
     return files
 
 
-def rebuild(meta: dict[str, Any], input_text: str) -> dict[str, bytes]:
+FLOAT64 = "float64"
+
+
+def is_shaped(kernel: Kernel, inputs: np.ndarray | dict[str, np.ndarray], outputs: np.ndarray) -> bool:
+    """Whether a set of ``kernel`` needs the shaped form: several inputs (given by name), a
+    real input (``quantize``), or an output shape other than the input's."""
+    if isinstance(inputs, dict) or len(kernel.inputs) != 1:
+        return True
+    return tuple(np.shape(inputs)) != tuple(np.shape(outputs))
+
+
+def input_roles(kernel: Kernel) -> dict[str, str]:
+    """Input name -> role in ``meta.json``'s ``tensors`` (and file ``<role>.hex``): ``input`` for
+    a single input, ``input_<name>`` for each of several. ``quantize``'s real input is ``x``."""
+    names = kernel.inputs or ("x",)
+    return {names[0]: "input"} if len(names) == 1 else {n: f"input_{n}" for n in names}
+
+
+def _named_inputs(kernel: Kernel, inputs: np.ndarray | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    roles = input_roles(kernel)
+    named = inputs if isinstance(inputs, dict) else {next(iter(roles)): inputs}
+    if set(named) != set(roles):
+        raise ValueError(f"inputs: {kernel.name} takes {', '.join(roles)}, got {', '.join(named)}")
+    return {n: np.asarray(named[n]) for n in roles}
+
+
+def _tensor_file(role: str, values: np.ndarray, spec: IntSpec | None) -> tuple[bytes, dict[str, Any], np.ndarray]:
+    """The hex bytes, ``meta.json`` entry and npz array of one tensor; ``spec`` ``None`` for a
+    real tensor (float64 bit patterns)."""
+    fname = f"{role}.hex"
+    if spec is None:
+        bits = np.ascontiguousarray(values, dtype=np.float64).reshape(-1).view(np.int64)
+        entry = {"file": fname, "bits": 64, "signed": True, "count": int(values.size), "shape": list(values.shape), "format": FLOAT64}
+        return to_hex_text(bits, 64, True).encode(), entry, bits.reshape(values.shape)
+    entry = dict(_spec_dict(spec, fname, int(values.size)), shape=list(values.shape))
+    return to_hex_text(values.reshape(-1), spec.bits, spec.signed).encode(), entry, values
+
+
+def _dims_lines(role: str, entry: dict[str, Any]) -> list[str]:
+    base = f"RM_{identifier(role)}"
+    lines = [f'`define {base}_FILE "{entry["file"]}"', f"`define {base}_BITS {entry['bits']}", f"`define {base}_SIGNED {int(entry['signed'])}", f"`define {base}_COUNT {entry['count']}", f"`define {base}_DIMS {len(entry['shape'])}"]
+    return lines + [f"`define {base}_DIM{i} {n}" for i, n in enumerate(entry["shape"])]
+
+
+def _render_shaped(vs: VectorSet, *, method_rules: str, git_revision: str | None, version: str) -> dict[str, bytes]:
+    """:func:`render` for a shaped set (see the module docstring): one file per input, every
+    tensor with its shape; the ``.svh`` defines ``RM_<ROLE>_FILE``, ``_BITS``, ``_SIGNED``,
+    ``_COUNT``, ``_DIMS`` and ``_DIM<i>`` for every tensor, ``RM_ROWS``/``RM_COLS`` of the
+    output."""
+    k = vs.kernel
+    if vs.datapath:
+        raise ValueError(f"datapath: a shaped set of {k.name} cannot hold per-element datapath values")
+    named = _named_inputs(k, vs.inputs)
+    roles = input_roles(k)
+    files: dict[str, bytes] = {}
+    arrays: dict[str, np.ndarray] = {}
+    tensors: dict[str, dict[str, Any]] = {}
+    for name, role in roles.items():
+        data, entry, array = _tensor_file(role, named[name], k.in_specs.get(name))
+        files[entry["file"]], tensors[role], arrays[role] = data, entry, array
+    files["output.hex"], tensors["output"], arrays["output"] = _tensor_file("output", np.asarray(vs.outputs), k.out_spec)
+    cfg_files: dict[str, dict[str, Any]] = {}
+    for key, (arr, spec) in _config_tensors(k.config).items():
+        fname = f"cfg_{key}.hex"
+        files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
+        arrays[f"cfg_{key}"] = arr
+        cfg_files[key] = _spec_dict(spec, fname, arr.size)
+    files["vectors.npz"] = npz_bytes(arrays)
+    svh_name = f"{identifier(vs.name).lower()}.svh"
+    out = tensors["output"]
+    header = [
+        f"// refmodel {version}: vectors for {k.name}, set {vs.name}. Generated; do not edit.",
+        f"`ifndef RM_{identifier(vs.name)}_SVH",
+        f"`define RM_{identifier(vs.name)}_SVH",
+        f'`define RM_OP "{k.name}"',
+        f"`define RM_OP_{identifier(k.name)} 1",
+        f"`define RM_ROWS {out['count'] // max(out['shape'][-1], 1) if out['shape'] else 1}",
+        f"`define RM_COLS {out['shape'][-1] if out['shape'] else 1}",
+        f"`define RM_N_VECTORS {out['count']}",
+        f"`define RM_OUT_BITS {k.out_spec.bits}",
+        f"`define RM_OUT_SIGNED {int(k.out_spec.signed)}",
+    ]
+    for role in list(roles.values()) + ["output"]:
+        header += _dims_lines(role, tensors[role])
+    for key, value in sorted(k.config.items()):
+        if key in cfg_files:
+            info = cfg_files[key]
+            header += [f'`define RM_CFG_{identifier(key)}_FILE "{info["file"]}"', f"`define RM_CFG_{identifier(key)}_BITS {info['bits']}", f"`define RM_CFG_{identifier(key)}_COUNT {info['count']}"]
+        else:
+            header.append(f"`define RM_CFG_{identifier(key)} {_verilog_int(int(value))}")
+    _refuse_macro_clash(k, cfg_files, {})
+    files[svh_name] = ("\n".join(header + ["`endif"]) + "\n").encode()
+    meta = {
+        "format": FORMAT,
+        "name": vs.name,
+        "op": k.name,
+        "method": k.name.split(".")[0],
+        "refmodel_version": version,
+        "layout": {"order": "row-major", "shaped": True},
+        "tensors": tensors,
+        "config": jsonable(k.config),
+        "config_files": cfg_files,
+        "datapath_files": {},
+        "params": jsonable(k.params),
+        "scale_out": jsonable(k.scale_out),
+        "rules": method_rules,
+        "svh": svh_name,
+        "seed": vs.seed,
+        "notes": jsonable(vs.notes),
+        "sha256": {fname: hashlib.sha256(data).hexdigest() for fname, data in sorted(files.items())},
+    }
+    if git_revision is not None:
+        meta["git_revision"] = git_revision
+    files[META] = (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode()
+    return files
+
+
+def _read_tensor(name: str, entry: dict[str, Any], text: str) -> np.ndarray:
+    """One tensor of a shaped set from its hex text, at the width and shape of ``entry``;
+    ``ValueError`` names the file."""
+    shape = entry.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise ValueError(f"meta.json: field 'tensors.{name}.shape': expected a list of non-negative integers, got {shape!r}")
+    try:
+        values = from_hex_array(text, entry["bits"], entry["signed"])
+    except ValueError as exc:
+        raise ValueError(f"{entry['file']}: {exc}") from None
+    if values.size != int(np.prod(shape)):
+        raise ValueError(f"{entry['file']}: {values.size} elements, meta.json's shape {shape} holds {int(np.prod(shape))}")
+    values = values.reshape(shape)
+    return values.view(np.float64) if entry.get("format") == FLOAT64 else values
+
+
+def input_files(meta: dict[str, Any]) -> list[str]:
+    """The input files a set's rebuild reads: ``input.hex``, or one per input of a shaped set."""
+    tensors = meta.get("tensors", {}) if isinstance(meta, dict) else {}
+    if not (isinstance(meta.get("layout"), dict) and meta["layout"].get("shaped")):
+        return ["input.hex"]
+    return sorted(entry["file"] for role, entry in tensors.items() if role != "output" and isinstance(entry, dict) and "file" in entry)
+
+
+def _rebuild_shaped(meta: dict[str, Any], texts: dict[str, str]) -> dict[str, bytes]:
+    from refmodel import ops
+
+    kernel = ops.make(meta["op"], **meta["params"])
+    named = {}
+    for name, role in input_roles(kernel).items():
+        entry = meta["tensors"].get(role)
+        if not isinstance(entry, dict) or entry.get("file") != f"{role}.hex":
+            raise ValueError(f"meta.json: field 'tensors.{role}': expected the entry of file {role}.hex")
+        if (entry.get("format") == FLOAT64) != (name not in kernel.in_specs):
+            raise ValueError(f"meta.json: field 'tensors.{role}.format': {kernel.name}'s input {name} is {'real (float64)' if name not in kernel.in_specs else 'an integer'}")
+        named[name] = _read_tensor(role, entry, texts.get(entry["file"], ""))
+    outputs = kernel.sim(named["x"]) if not kernel.inputs else kernel.sim(**named)
+    vs = VectorSet(meta["name"], kernel, named, outputs, seed=meta["seed"], notes=meta["notes"])
+    return render(vs, method_rules=meta["rules"], git_revision=meta.get("git_revision"), version=meta["refmodel_version"])
+
+
+def rebuild(meta: dict[str, Any], input_text: str | dict[str, str]) -> dict[str, bytes]:
     """The files of a set as the writer produces them from ``meta.json``'s op, parameters,
     layout shape, name, seed, notes, rules and versions and the text of ``input.hex``: the
     kernel is rebuilt from the parameters, ``input.hex`` is read at the kernel's input width,
     the outputs and datapath values are the kernel's Numba results. ``ValueError`` names the
-    field or file for parameters the op refuses, a bad shape or a malformed input file."""
+    field or file for parameters the op refuses, a bad shape or a malformed input file. A
+    shaped set takes the text of each of its :func:`input_files` by file name."""
     from refmodel import ops
 
+    texts = input_text if isinstance(input_text, dict) else {"input.hex": input_text}
+    if isinstance(meta.get("layout"), dict) and meta["layout"].get("shaped"):
+        return _rebuild_shaped(meta, texts)
+    input_text = texts.get("input.hex", "")
     kernel = ops.make(meta["op"], **meta["params"])
     shape = meta["layout"]["shape"]
     if not isinstance(shape, list) or not shape or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
@@ -268,8 +440,9 @@ def write(directory: Path, vs: VectorSet, *, method_rules: str, git_revision: st
     return directory
 
 
-def read(directory: Path) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """``(meta, inputs, outputs)`` of the set at ``directory``, from its hex files.
+def read(directory: Path) -> tuple[dict[str, Any], np.ndarray | dict[str, np.ndarray], np.ndarray]:
+    """``(meta, inputs, outputs)`` of the set at ``directory``, from its hex files; the inputs
+    of a shaped set with several inputs by role (``input_a``, ...).
 
     Raises ``ValueError`` naming the file for a missing, malformed or tampered file.
     """
@@ -287,6 +460,10 @@ def read(directory: Path) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
             raise ValueError(f"{path}: missing")
         if sha256_file(path) != digest:
             raise ValueError(f"{path}: sha256 differs from meta.json (file edited or truncated)")
+    if meta["layout"].get("shaped"):
+        found = {role: _read_tensor(role, entry, (directory / entry["file"]).read_text()) for role, entry in meta["tensors"].items()}
+        outputs = found.pop("output")
+        return meta, (found["input"] if list(found) == ["input"] else found), outputs
     shape = tuple(meta["layout"]["shape"])
     tensors = []
     for role in ("input", "output"):

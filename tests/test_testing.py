@@ -164,7 +164,7 @@ def at_channel_bound(case: Case) -> bool:
     """``gemm``: an output at its channel's exact bound (worked out from the weights here), in
     a channel whose range is not a single value."""
     cfg = case.kernel.config
-    bounds = np.array(gemm_op.channel_bounds(np.array(cfg["w"]), np.array(cfg["b"]), cfg["in_bits"]))
+    bounds = np.array(gemm_op.channel_bounds(np.array(cfg["weight"]), np.array(cfg["bias"]), cfg["in_bits"]))
     out = case.expected()
     return bool((((out == bounds[:, 0]) | (out == bounds[:, 1])) & (bounds[:, 0] < bounds[:, 1])).any())
 

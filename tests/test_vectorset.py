@@ -69,3 +69,63 @@ def test_a_missing_file_is_reported(tmp_path):
     (tmp_path / "a" / "output.hex").unlink()
     with pytest.raises(ValueError, match="output.hex: missing"):
         vectorset.read(tmp_path / "a")
+
+
+def _rebuilt_equals_written(directory) -> bool:
+    meta = json.loads((directory / "meta.json").read_text())
+    texts = {name: (directory / name).read_text() for name in vectorset.input_files(meta)}
+    rebuilt = vectorset.rebuild(meta, texts)
+    on_disk = {p.name for p in directory.iterdir()}
+    return on_disk == set(rebuilt) and all(rebuilt[name] == (directory / name).read_bytes() for name in rebuilt)
+
+
+def test_shaped_set_of_two_inputs_has_one_file_per_input_and_reads_back(tmp_path):
+    rng = np.random.default_rng(1)
+    k = ops.make("matmul", scale_a=0.1, scale_b=0.2, depth=5, a_bits=8, b_bits=6)
+    a = rng.integers(-128, 128, (2, 3, 4, 5))
+    b = rng.integers(-32, 32, (2, 3, 5, 6))
+    out = np.einsum("...ik,...kj->...ij", a, b)  # exact int64 reference, independent of the op
+    vectorset.write(tmp_path / "qk", vectorset.VectorSet("blocks.0.attn.qk", k, {"a": a, "b": b}, out), method_rules="r")
+    meta, inputs, got = vectorset.read(tmp_path / "qk")
+    assert set(inputs) == {"input_a", "input_b"} and meta["tensors"]["input_b"]["shape"] == [2, 3, 5, 6]
+    np.testing.assert_array_equal(inputs["input_a"], a)
+    np.testing.assert_array_equal(inputs["input_b"], b)
+    np.testing.assert_array_equal(got, out)
+    svh = (tmp_path / "qk" / "blocks_0_attn_qk.svh").read_text()
+    assert '`define RM_INPUT_B_FILE "input_b.hex"' in svh and "`define RM_INPUT_B_BITS 6" in svh and "`define RM_OUTPUT_DIM3 6" in svh
+    assert _rebuilt_equals_written(tmp_path / "qk")
+
+
+def test_shaped_set_of_a_gemm_keeps_its_weights_as_config(tmp_path):
+    rng = np.random.default_rng(2)
+    w = rng.integers(-127, 128, (6, 5))
+    bias = rng.integers(-1000, 1000, 6)
+    k = ops.make("gemm", weight=w, bias=bias, scale_in=0.1, scale_w=np.full(6, 0.01), in_bits=8, w_bits=8)
+    x = rng.integers(-128, 128, (2, 4, 5))
+    vectorset.write(tmp_path / "fc", vectorset.VectorSet("fc1", k, x, x @ w.T + bias), method_rules="r")
+    meta, q, out = vectorset.read(tmp_path / "fc")
+    assert meta["tensors"]["input"]["shape"] == [2, 4, 5] and meta["tensors"]["output"]["shape"] == [2, 4, 6]
+    np.testing.assert_array_equal(np.load(tmp_path / "fc" / "vectors.npz")["cfg_weight"], w.reshape(-1))
+    assert _rebuilt_equals_written(tmp_path / "fc")
+
+
+def test_shaped_set_keeps_a_real_input_exactly(tmp_path):
+    x = np.array([[0.1, -0.30000000000000004, 1e-300, 2.5]], dtype=np.float64)
+    k = ops.make("quantize", scale=0.1, bits=8)
+    vectorset.write(tmp_path / "img", vectorset.VectorSet("input_act", k, x, k.sim(x)), method_rules="r")
+    meta, got, _ = vectorset.read(tmp_path / "img")
+    assert meta["tensors"]["input"]["format"] == "float64"
+    assert got.tobytes() == x.tobytes()
+    assert _rebuilt_equals_written(tmp_path / "img")
+
+
+def test_shaped_set_rebuild_catches_an_edited_input(tmp_path):
+    rng = np.random.default_rng(3)
+    k = ops.make("matmul", scale_a=0.1, scale_b=0.2, depth=3, a_bits=8, b_bits=8)
+    a, b = rng.integers(-128, 128, (2, 3)), rng.integers(-128, 128, (3, 2))
+    vectorset.write(tmp_path / "m", vectorset.VectorSet("m", k, {"a": a, "b": b}, a @ b), method_rules="r")
+    path = tmp_path / "m" / "input_b.hex"
+    lines = path.read_text().splitlines()
+    lines[0] = "00" if lines[0] != "00" else "01"
+    path.write_text("\n".join(lines) + "\n")
+    assert not _rebuilt_equals_written(tmp_path / "m")

@@ -90,7 +90,7 @@ def make(
     per_channel = channel_bounds(w, b, in_bits)
     acc_range = (min(lo for lo, _ in per_channel), max(hi for _, hi in per_channel))
     acc_bits = params.accumulator_bits(acc_bits, acc_range, f"the weights, bias and in_bits={in_bits}")
-    config = {"w": w.tolist(), "b": b.tolist(), "in_bits": in_bits, "w_bits": w_bits, "acc_bits": acc_bits}
+    config = {"weight": w.tolist(), "bias": b.tolist(), "in_bits": in_bits, "w_bits": w_bits, "acc_bits": acc_bits}
     return Gemm(
         weight=w,
         bias=b,

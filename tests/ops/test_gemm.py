@@ -21,7 +21,7 @@ def _run_both(k: ops.Kernel, x: np.ndarray) -> np.ndarray:
     """Both datapaths, equal; int64 with the last axis replaced by the output channels."""
     got = k.sim(x)
     np.testing.assert_array_equal(got, k.fakequant(torch.from_numpy(x)).numpy())
-    assert got.dtype == np.int64 and got.shape == x.shape[:-1] + (len(k.config["b"]),)
+    assert got.dtype == np.int64 and got.shape == x.shape[:-1] + (len(k.config["bias"]),)
     return got
 
 
@@ -83,7 +83,7 @@ def test_extreme_inputs_reach_the_proven_bounds_exactly(in_bits, w_bits):
 def test_bias_is_optional_and_zero():
     weight = np.array([[1, 2], [3, 4]])
     k = ops.make("gemm", weight=weight, scale_in=0.5, scale_w=[0.25, 0.125])
-    assert k.config["b"] == [0, 0] and k.config["w"] == [[1, 2], [3, 4]]
+    assert k.config["bias"] == [0, 0] and k.config["weight"] == [[1, 2], [3, 4]]
     np.testing.assert_array_equal(_run_both(k, np.array([[1, -1]])), [[-1, -1]])
     np.testing.assert_array_equal(k.scale_out, [0.125, 0.0625])
 
