@@ -59,7 +59,7 @@ class LayerCheck:
             self.first = why
 
 
-class _Names:
+class UniqueNames:
     """Unique layer names within one forward: the second run of ``x`` is ``x#2``."""
 
     def __init__(self) -> None:
@@ -84,7 +84,7 @@ class EngineTracer:
     width profile."""
 
     def __init__(self, widths: WidthProfile | None) -> None:
-        self.names = _Names()
+        self.names = UniqueNames()
         self.widths = widths
         self.layers: list[tuple[str, str, np.ndarray | None]] = []
         self.problems: dict[str, str] = {}
@@ -105,7 +105,7 @@ class CompareTracer:
     def __init__(self, engine: EngineTracer, checks: dict[str, LayerCheck]) -> None:
         self.engine = engine
         self.checks = checks
-        self.names = _Names()
+        self.names = UniqueNames()
         self.index = 0
         self.seconds = 0.0
 

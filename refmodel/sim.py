@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import torch
 
-from refmodel import checkpoint, cli, costplan, costsweep, data, digits, layers, methods, models, outdir, pipeline, search, vectors
+from refmodel import checkpoint, cli, costplan, costsweep, data, digits, layerexport, layergraph, layers, methods, models, outdir, pipeline, search, vectors
 from refmodel.cli import UsageError
 from refmodel.plan import SlotScores, plan_document, provenance, read_plan, searched_rule, uniform_plan, write_plan
 from refmodel.quant.base import NETWORK_BITS
@@ -47,6 +47,7 @@ class _TestSplit:
 
 TEST_SPLIT = _TestSplit()
 DEFAULT_MAX_ROWS = 64
+LAYER_EXPORTS = ("all", "slots")
 BATCH_SIZE = 8
 DEFAULT_EVAL_BATCH = 32
 DEFAULT_WORKERS = 2
@@ -76,7 +77,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compare", action="store_true", help="with --plan: still calibrate and measure the uniform models, and report their numbers")
     parser.add_argument("--out", type=path, help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
     parser.add_argument("--force", action="store_true", help="let --out replace an existing file or directory that is not a refmodel export")
-    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"rows of vectors exported per slot with --out (default {DEFAULT_MAX_ROWS})")
+    parser.add_argument(
+        "--layers", choices=LAYER_EXPORTS, default="all",
+        help="with --out: 'all' (default) writes one vector set per integer layer, in forward order, with the graph that links them in manifest.json; "
+        "'slots' writes the non-linear slots only (the first --max-rows rows of each)",
+    )
+    parser.add_argument("--vector-images", type=int, default=1, metavar="K", help="with --out and --layers all: the complete tensors of the first K calibration images in every layer set (default 1)")
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"with --layers slots: rows of vectors exported per slot (default {DEFAULT_MAX_ROWS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
     parser.add_argument("--plan-search", action="store_true", help="search a plan by the logits SQNR on the calibration images, starting from the dSQNR plan (refmodel.search)")
     parser.add_argument(
@@ -109,6 +116,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--workers must be at least 0, got {args.workers}")
     if args.max_rows < 1:
         raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
+    if not 1 <= args.vector_images <= args.calib_images:
+        raise UsageError(f"--vector-images must be between 1 and --calib-images ({args.calib_images}), got {args.vector_images}")
     with cli.bad_input():
         args.methods = methods.parse(args.methods)
     if args.compare and args.plan is None:
@@ -398,7 +407,8 @@ def export(
     args: argparse.Namespace, inputs: Inputs, results: Results, capture: vectors.CaptureProbe, report_lines: list[str], files: dict[str, bytes]
 ) -> int:
     """Write the export directory atomically, with ``files`` (name -> bytes) beside the rest;
-    returns the number of slot vector sets."""
+    returns the number of vector sets (one per slot with ``--layers slots``, else one per
+    integer layer)."""
     loaded, calib = inputs.loaded, inputs.calib
     calibration = {"images": int(calib.images.shape[0]), "source": calib.description}
     scores = results.measured_scores if results.measured_scores is not None else inputs.plan_scores
@@ -406,7 +416,14 @@ def export(
         write_plan(stage / "plan.json", plan_document(args.model, args.bits, loaded.sha256, calibration, inputs.kinds, results.plan, scores, *_provenance(args, inputs, results)))
         for name, content in files.items():
             (stage / name).write_bytes(content)
-        entries = vectors.write_slot_sets(stage, capture, vectors.git_revision(), args.seed)
+        revision = vectors.git_revision()
+        if args.layers == "slots":
+            entries, graph = vectors.write_slot_sets(stage, capture, revision, args.seed), None
+        else:
+            slots = {name: (kind, results.plan[name]) for name, kind in inputs.kinds.items()}
+            recorded = layergraph.record(results.mixed_model, calib.images[: args.vector_images])
+            graph = layerexport.write_layer_sets(stage, recorded, slots, revision, args.seed)
+            entries = layerexport.slot_entries(recorded, slots)
         results.engine.widths.write(stage / WIDTHS)
         (stage / "report.txt").write_text("\n".join(report_lines) + "\n")
         manifest = {
@@ -416,13 +433,16 @@ def export(
             "weights": loaded.sha256,
             "seed": args.seed,
             "calibration": calibration,
-            "max_rows": args.max_rows,
             "plan": results.plan,
             "slots": entries,
-            "git_revision": vectors.git_revision(),
+            "git_revision": revision,
         }
+        if graph is None:
+            manifest["max_rows"] = args.max_rows
+        else:
+            manifest.update(layers=graph, vector_images=args.vector_images)
         vectors.write_manifest(stage, manifest)
-    return len(entries)
+    return len(entries) if graph is None else len(graph)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -432,7 +452,7 @@ def run(args: argparse.Namespace) -> int:
     report, timer = Report(), Timer()
     inputs = load_inputs(args, report)
     timer.lap("load model and data")
-    capture = vectors.CaptureProbe(args.max_rows) if args.out is not None else None
+    capture = vectors.CaptureProbe(args.max_rows) if args.out is not None and args.layers == "slots" else None
     results = measure(args, inputs, timer, capture)
     files = report_results(args, inputs, results, report)
     timer.lap("report" if args.cost_sweep is None else "report and cost sweep")
@@ -448,7 +468,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         sets = export(args, inputs, results, capture, report.lines + [results.engine.final_line(), final], files)
         timer.lap("write vectors")
-        print(f"wrote {args.out}: plan.json, report.txt, {WIDTHS}, manifest.json and {sets} slot vector sets" + "".join(f", {n}" for n in files))
+        what = "slot" if args.layers == "slots" else "layer"
+        print(f"wrote {args.out}: plan.json, report.txt, {WIDTHS}, manifest.json and {sets} {what} vector sets" + "".join(f", {n}" for n in files))
     print(timer.line())
     print(results.engine.final_line())
     print(final)

@@ -76,6 +76,8 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     sets: list[SetResult] = field(default_factory=list)
     total: int = 0
+    #: Layer inputs the chain check compared with their producers (a layer export).
+    chained: int = 0
 
     @property
     def ok_sets(self) -> int:
@@ -89,6 +91,8 @@ class Outcome:
         out = [f"FAIL {p}" for p in self.problems]
         for r in self.sets:
             out.append(f"ok   {r.name}: {r.summary}" if r.ok else f"FAIL {r.name}: " + "; ".join(r.problems))
+        if self.chained:
+            out.append(f"chain: {self.chained} layer inputs equal their producers' outputs" if self.ok else "chain: see the failures above")
         out.append(f"vectors ok: {self.ok_sets}/{self.total} sets" if self.ok else f"vectors FAILED: {self.ok_sets}/{self.total} sets ok")
         return out
 
@@ -416,6 +420,9 @@ def check(directory: Path) -> tuple[Outcome, dict[str, Any] | None]:
     except ValueError as exc:
         outcome.problems += str(exc).splitlines()
     entries = manifest.get("slots") if isinstance(manifest.get("slots"), list) else []
+    if "layers" in manifest:
+        _check_layers(directory, manifest, entries, kinds, plan, outcome)
+        entries = []
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("name") not in kinds:
             continue
@@ -437,6 +444,64 @@ def check(directory: Path) -> tuple[Outcome, dict[str, Any] | None]:
         elif problem not in owner.problems:
             owner.problems.append(problem)
     return outcome, manifest  # the model's slots without a set are counted in total, named by the slot list problem
+
+
+def _layer_meta_problems(set_dir: Path, entry: dict[str, Any], slot: dict[str, Any] | None) -> list[str]:
+    """``meta.json`` of a layer set names the manifest's layer, op, output shape and slot."""
+    meta = json.loads((set_dir / vectorset.META).read_text())
+    notes = {"layer": entry["name"]}
+    if slot is not None:
+        notes.update(slot=slot["name"], kind=slot.get("kind"), method=slot.get("method"))
+    output = entry.get("output") if isinstance(entry.get("output"), dict) else {}
+    wanted = {"name": entry["name"], "op": entry.get("op"), "notes": notes, "output shape": output.get("shape")}
+    if meta.get("layout", {}).get("shaped"):
+        shape = meta.get("tensors", {}).get("output", {}).get("shape")
+    else:
+        shape = meta.get("layout", {}).get("shape")
+    got = {"name": meta.get("name"), "op": meta.get("op"), "notes": meta.get("notes"), "output shape": shape}
+    return [f"{set_dir / vectorset.META}: field '{k}': {got[k]!r}, manifest.json says {v!r}" for k, v in wanted.items() if got[k] != v]
+
+
+def _check_layers(directory: Path, manifest: dict[str, Any], slots: list[Any], kinds: dict[str, str], plan: dict[str, Any], outcome: Outcome) -> None:
+    """A layer export: every layer set rebuilt from its ``meta.json``, every slot entry one
+    of the layers with the plan's method, and the chain (:func:`refmodel.layerexport.chain_problems`)."""
+    from refmodel import layerexport
+
+    path = directory / MANIFEST
+    layers = manifest.get("layers")
+    if not isinstance(layers, list) or not layers or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in layers):
+        outcome.problems.append(f"{path}: field 'layers': expected a non-empty list of objects with a 'name'")
+        return
+    outcome.total = len(layers)
+    by_slot = {e["name"]: e for e in slots if isinstance(e, dict) and e.get("name") in kinds}
+    names = [e["name"] for e in layers]
+    for name in kinds:
+        if name not in names:
+            outcome.problems.append(f"{path}: field 'layers': slot {name} has no layer set")
+    for name, entry in by_slot.items():
+        outcome.problems += _entry_problems(path, entry, kinds[name], plan)
+    for entry in layers:
+        name = entry["name"]
+        why = safe_relative(entry.get("dir"))
+        if why or entry.get("dir") != layerexport.layer_dir(name):
+            outcome.sets.append(SetResult(name, [f"{path}: layer {name}: field 'dir': {why or repr(entry.get('dir'))}, the writer uses {layerexport.layer_dir(name)!r}"]))
+            continue
+        set_dir = directory / entry["dir"]
+        result = check_set(set_dir)
+        result.name = name
+        if result.ok:
+            result.problems += _layer_meta_problems(set_dir, entry, by_slot.get(name))
+        outcome.sets.append(result)
+    if any(not r.ok for r in outcome.sets):
+        return  # the chain reads the sets: only sets that passed their own check
+    for name, problems in layerexport.chain_problems(directory, layers).items():
+        result = next(r for r in outcome.sets if r.name == name)
+        result.problems += problems
+    linked = {e["name"]: sum(1 for s in (e.get("inputs") or {}).values() if isinstance(s, dict) and s.get("from") == "layer") for e in layers}
+    for result in outcome.sets:
+        if result.ok and linked.get(result.name):
+            result.summary += "; inputs equal their producers' outputs"
+    outcome.chained = sum(linked.values())
 
 
 # ---------------------------------------------------------------------------------- rerun
@@ -461,7 +526,11 @@ def rerun_command(directory: Path, manifest: dict[str, Any], out: Path, checkpoi
     """The ``python -m refmodel.sim`` command that reproduces the export into ``out``."""
     calibration = manifest.get("calibration") or {}
     command = [sys.executable, "-m", "refmodel.sim", str(manifest["model"]), "--bits", str(manifest["bits"])]
-    command += ["--seed", str(manifest.get("seed", 0)), "--calib-images", str(calibration.get("images")), "--max-rows", str(manifest.get("max_rows"))]
+    command += ["--seed", str(manifest.get("seed", 0)), "--calib-images", str(calibration.get("images"))]
+    if "layers" in manifest:
+        command += ["--layers", "all", "--vector-images", str(manifest.get("vector_images"))]
+    else:
+        command += ["--layers", "slots", "--max-rows", str(manifest.get("max_rows"))]
     command += _weights_args(manifest, checkpoint) + (["--data", str(data)] if data is not None else [])
     return command + ["--plan", str(directory / PLAN), "--out", str(out)]
 

@@ -104,7 +104,7 @@ def workspace(tmp_path_factory) -> Path:
 def export(tmp_path_factory) -> Path:
     """One small real export of deit_t (49 slot vector sets of 2 rows)."""
     directory = tmp_path_factory.mktemp("export") / "export"
-    assert sim.main(["deit_t", "--calib-images", "1", "--max-rows", "2", "--out", str(directory)]) == 0
+    assert sim.main(["deit_t", "--calib-images", "1", "--layers", "slots", "--max-rows", "2", "--out", str(directory)]) == 0
     return directory
 
 

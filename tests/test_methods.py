@@ -184,7 +184,7 @@ def test_registered_method_reaches_the_slots_report_and_vectors(relu_method, tmp
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"format": plan.PLAN_FORMAT, "model": "deit_t", "bits": 8, "slots": slots}))
     out = tmp_path / "out"
-    code = sim.main(["deit_t", "--methods", "ivit,relu", "--calib-images", "2", "--max-rows", "4", "--plan", str(path), "--compare", "--out", str(out)])
+    code = sim.main(["deit_t", "--methods", "ivit,relu", "--calib-images", "2", "--layers", "slots", "--max-rows", "4", "--plan", str(path), "--compare", "--out", str(out)])
     lines = capsys.readouterr().out.rstrip().splitlines()
     assert code == 0 and lines[-1] == "bit-exact slots: 49/49"
     assert any("dSQNR relu" in line for line in lines)

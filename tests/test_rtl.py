@@ -314,7 +314,7 @@ def test_every_slot_of_the_default_deit_t_export_passes_its_rtl(tmp_path, capsys
     if shutil.which("iverilog") is None:
         pytest.fail(rtl.INSTALL_HINT)
     out = tmp_path / "deit_t-w8"
-    assert sim.main(["deit_t", "--calib-images", "2", "--max-rows", "4", "--out", str(out)]) == 0
+    assert sim.main(["deit_t", "--calib-images", "2", "--layers", "slots", "--max-rows", "4", "--out", str(out)]) == 0
     capsys.readouterr()
     assert rtl.main([str(out), "-j", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -34,7 +34,7 @@ def test_deit_t_every_slot_bit_exact_and_plan_round_trips(bits, capsys, tmp_path
         scores = entry["scores"]
         assert set(scores) == ({"ibert", "ivit"} if entry["kind"] == "gelu" else {"ibert", "fqvit", "ivit"})
     # the same seed gives the same plan
-    code, _ = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--out", str(tmp_path / "again"))
+    code, _ = _run(capsys, "deit_t", "--bits", str(bits), "--calib-images", "4", "--layers", "slots", "--out", str(tmp_path / "again"))
     assert code == 0
     again = json.loads((tmp_path / "again" / "plan.json").read_text())
     assert {s["name"]: s["choice"] for s in again["slots"]} == choices
@@ -53,13 +53,13 @@ def test_out_replaces_an_earlier_export_but_never_a_users_directory(capsys, tmp_
     out = tmp_path / "run"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    assert sim.main(["deit_t", "--calib-images", "1", "--max-rows", "2", "--out", str(out)]) == 2
+    assert sim.main(["deit_t", "--calib-images", "1", "--layers", "slots", "--max-rows", "2", "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {out}: exists and is not a complete refmodel export (it holds files refmodel did not write); use --force to replace it"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["notes.txt", "run"]
-    code, lines = _run(capsys, "deit_t", "--calib-images", "1", "--max-rows", "2", "--out", str(out), "--force")
+    code, lines = _run(capsys, "deit_t", "--calib-images", "1", "--layers", "slots", "--max-rows", "2", "--out", str(out), "--force")
     assert code == 0 and not (out / "notes.txt").exists() and (out / "manifest.json").is_file()
     first = (out / "manifest.json").read_bytes()
-    code, lines = _run(capsys, "deit_t", "--calib-images", "1", "--max-rows", "2", "--seed", "1", "--out", str(out))
+    code, lines = _run(capsys, "deit_t", "--calib-images", "1", "--layers", "slots", "--max-rows", "2", "--seed", "1", "--out", str(out))
     assert code == 0 and (out / "manifest.json").read_bytes() != first  # an export is replaced without --force
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # nothing hidden left beside it
 

@@ -18,7 +18,7 @@ from refmodel import sim, vectorcheck, vectors, vectorset
 
 pytestmark = pytest.mark.slow
 
-ARGS = ["deit_t", "--calib-images", "2", "--max-rows", "4"]
+ARGS = ["deit_t", "--calib-images", "2", "--layers", "slots", "--max-rows", "4"]
 
 
 @pytest.fixture(scope="module")
@@ -365,7 +365,7 @@ def test_rerun_tells_a_consistent_forgery_from_a_run(ivit_softmax, tmp_path):
     lines = proc.stdout.rstrip().splitlines()
     assert lines[-1] == "vectors FAILED: 48/49 sets ok"
     assert lines[-2].endswith(": 4 file(s) differ from the export (report.txt not compared)")
-    assert lines[-2].startswith("rerun: python -m refmodel.sim deit_t --bits 8 --seed 0 --calib-images 2 --max-rows 4 --plan ")
+    assert lines[-2].startswith("rerun: python -m refmodel.sim deit_t --bits 8 --seed 0 --calib-images 2 --layers slots --max-rows 4 --plan ")
     (failed,) = [line for line in lines if line.startswith("FAIL")]
     slot = forged / "blocks.3.attn.softmax"
     for name in ("input.hex", "output.hex", "meta.json", "vectors.npz"):

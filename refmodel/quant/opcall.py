@@ -8,7 +8,9 @@ datapath runs it:
 - ``"auto"`` (the default): the op's PyTorch twin while autograd is on or off the CPU,
   otherwise its Numba kernel (the same integers, faster);
 - ``"twin"``: always the PyTorch twin (``kernel.fakequant``): the PyTorch path;
-- ``"numba"``: always the Numba kernel (``kernel.sim``): the engine of :mod:`refmodel.layers`.
+- ``"numba"``: always the Numba kernel (``kernel.sim``): the engine of :mod:`refmodel.layers`;
+- ``"replay"``: no kernel runs; the tracer's ``replay(layer, kernel, inputs)`` gives each
+  layer's output (:mod:`refmodel.layergraph` traces where every input element comes from).
 
 :func:`datapath` sets the mode (and a tracer that sees every layer's name, kernel, inputs
 and output) for the code inside a ``with`` block.
@@ -25,7 +27,7 @@ import torch
 from refmodel import ops
 from refmodel.quant.qtensor import QTensor
 
-MODES = ("auto", "twin", "numba")
+MODES = ("auto", "twin", "numba", "replay")
 
 
 class Tracer(Protocol):
@@ -81,11 +83,21 @@ def trace(layer: str, kernel: ops.Kernel, inputs: dict[str, torch.Tensor], outpu
         _STATE.tracer(layer, kernel, inputs, output)
 
 
-def run(kernel: ops.Kernel, layer: str, **inputs: torch.Tensor) -> torch.Tensor:
-    """Layer ``layer``: ``kernel`` on ``inputs`` (by name) on the datapath of :func:`use_sim`."""
-    if use_sim(inputs):
-        out = torch.from_numpy(kernel.sim(**{name: t.detach().numpy() for name, t in inputs.items()}))
+def compute(kernel: ops.Kernel, layer: str, inputs: dict[str, torch.Tensor], default: bool | None = None) -> torch.Tensor:
+    """Layer ``layer``: ``kernel`` on ``inputs`` (by name) on the datapath of :func:`use_sim`
+    (``default``: a slot's own setting), or the replayed output in ``"replay"`` mode; reports
+    the layer to the tracer."""
+    if _STATE.mode == "replay":
+        out = _STATE.tracer.replay(layer, kernel, inputs)
+    elif use_sim(inputs, default):
+        arrays = {name: t.detach().numpy() for name, t in inputs.items()}
+        out = torch.from_numpy(kernel.sim(**arrays))
     else:
         out = kernel.fakequant(**inputs)
     trace(layer, kernel, inputs, out)
     return out
+
+
+def run(kernel: ops.Kernel, layer: str, **inputs: torch.Tensor) -> torch.Tensor:
+    """Layer ``layer``: ``kernel`` on ``inputs`` (by name); see :func:`compute`."""
+    return compute(kernel, layer, inputs)

@@ -26,7 +26,7 @@ from refmodel import methods, ops
 from refmodel.fixedpoint import int_range
 from refmodel.ops.autograd import dequantize, straight_through as op_straight_through
 from refmodel.quant.act import QuantAct
-from refmodel.quant.opcall import run, scale_of, trace, use_sim
+from refmodel.quant.opcall import compute, run, scale_of, trace
 from refmodel.quant.ptf import PTFQuant
 from refmodel.quant.qtensor import QTensor
 
@@ -94,11 +94,9 @@ class Slot(nn.Module):
         """The op's integers on ``q`` (and the differentiable real output when ``shadow``)."""
         if shadow is not None and torch.is_grad_enabled():
             real, q_out = op_straight_through(kernel, q, shadow, self.reference())
-        elif use_sim({"q": q}, default=self.datapath == "numba"):
-            real, q_out = None, torch.from_numpy(kernel.sim(q.numpy()))
+            trace(self.name, kernel, {"q": q}, q_out)
         else:
-            real, q_out = None, kernel.fakequant(q)
-        trace(self.name, kernel, {"q": q}, q_out)
+            real, q_out = None, compute(kernel, self.name, {"q": q}, default=self.datapath == "numba")
         if self.probe is not None:
             self.probe.on_kernel(self, kernel, q, q_out)
         return q_out, real
