@@ -11,7 +11,9 @@ breakdown, and last ``bit-exact slots: K/N``; it exits with status 1 when ``K < 
 
 With ``--plan FILE`` the plan is read instead of measured: the uniform models are neither
 calibrated nor measured (``--compare`` measures them too), and the report shows only what this
-run measured. ``--out DIR`` is refused, before any work, when DIR exists and is not a complete
+run measured. ``--out DIR`` writes one vector set per integer layer of the first
+``--vector-images`` images with the graph that links them (:mod:`refmodel.layerexport`), or with
+``--layers slots`` the first ``--max-rows`` rows of each slot (:mod:`refmodel.vectors`). It is refused, before any work, when DIR exists and is not a complete
 earlier export (``--force`` replaces it); see :mod:`refmodel.outdir`. Failures follow
 :mod:`refmodel.cli`: ``error: ...`` and exit status 2 for a bad argument or input file,
 ``internal error: ...`` and exit status 1 otherwise.
@@ -75,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"(known: {', '.join(methods.names())}; default {','.join(methods.DEFAULT)})",
     )
     parser.add_argument("--compare", action="store_true", help="with --plan: still calibrate and measure the uniform models, and report their numbers")
-    parser.add_argument("--out", type=path, help="write plan.json, report.txt, one vector set per slot and manifest.json into this directory (see 'python -m refmodel.vectors check')")
+    parser.add_argument("--out", type=path, help="write plan.json, report.txt, widths.csv, one vector set per integer layer (or per slot: --layers slots) and manifest.json into this directory (see 'python -m refmodel.vectors check')")
     parser.add_argument("--force", action="store_true", help="let --out replace an existing file or directory that is not a refmodel export")
     parser.add_argument(
         "--layers", choices=LAYER_EXPORTS, default="all",

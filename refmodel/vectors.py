@@ -1,6 +1,7 @@
 """Golden vectors for every slot of a model's mixed plan, and their re-check.
 
-Export (``python -m refmodel.sim MODEL --out DIR``) writes one vector set per slot,
+Slot export (``python -m refmodel.sim MODEL --out DIR --layers slots``; the default export of
+every layer is :mod:`refmodel.layerexport`) writes one vector set per slot,
 ``DIR/<slot>/`` (the format of :mod:`refmodel.vectorset`: ``input.hex``, ``output.hex``,
 ``cfg_<key>.hex`` for per-channel constants, ``vectors.npz``, ``meta.json``, ``<slot>.svh``),
 plus ``DIR/manifest.json``: model, bits, weights hash (or "seeded"), plan, slot list and the
