@@ -60,6 +60,9 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "requant_add": ("rm_requant_add.v", "rm_requant.v"),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
+#: Ops whose sets the testbench drives through its shaped path (one stream per input), where
+#: ``max_rows`` applies; a ``gemm`` set with ``N == K`` is written unshaped but runs there too.
+SHAPED_OPS = ("gemm", "matmul", "requant_add")
 
 INSTALL_HINT = "install Icarus Verilog: apt-get install -y iverilog"
 
@@ -148,8 +151,9 @@ def run_testbench(
 
     ``stall`` inserts pseudo-random bubbles on ``in_valid`` and ``out_ready`` (pattern
     ``seed``). ``max_rows`` simulates only the first ``max_rows`` output rows of a shaped set
-    (``meta.json``'s ``layout.shaped``: the inputs of those rows are driven and their outputs
-    compared; ``vectors`` counts them); other sets always run whole. Raises ``ValueError`` for an op without RTL or a broken set,
+    (``meta.json``'s ``layout.shaped``) or of a set of :data:`SHAPED_OPS` (the inputs of those
+    rows are driven and their outputs compared; ``vectors`` counts them); other sets always
+    run whole. Raises ``ValueError`` for an op without RTL or a broken set,
     :class:`SimulatorMissing` without Icarus Verilog and ``RuntimeError`` when compilation
     fails or the simulation ends without its summary line.
     """
@@ -182,7 +186,7 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int, max_r
     if max_rows is not None:
         if max_rows < 0:
             raise ValueError(f"max_rows: expected a non-negative row count, got {max_rows}")
-        if is_shaped_set(meta):
+        if is_shaped_set(meta) or meta["op"] in SHAPED_OPS:
             cmd.append(f"+RM_MAX_ROWS={max_rows}")
     sim = subprocess.run(cmd, capture_output=True, text=True, cwd=set_dir)
     log = sim.stdout + sim.stderr

@@ -34,13 +34,19 @@
 `endif
 
 module rm_tb;
+`ifdef RM_OUTPUT_DIMS
+  `define RM_TB_SHAPED 1
+`elsif RM_OP_GEMM
+  `define RM_TB_SHAPED 1     // a gemm set with N == K is written unshaped: same testbench
+`endif
+
 `ifdef RM_TB_NO_SET
     initial begin
         $display("rm_tb: no vector set: compile a set's .svh before rm_tb.sv");
         $display("0 vectors, 1 errors");
         $finish;
     end
-`elsif RM_OUTPUT_DIMS
+`elsif RM_TB_SHAPED
     // ================================================================ shaped sets
     // One file per input (input.hex, or input_a.hex and input_b.hex), every tensor with its
     // shape. The testbench drives up to two input streams, A (input or input_a) and B
@@ -56,10 +62,14 @@ module rm_tb;
     localparam integer A_BITS = `RM_INPUT_A_BITS;
     localparam integer A_SIGNED = `RM_INPUT_A_SIGNED;
     localparam integer A_COUNT = `RM_INPUT_A_COUNT;
-`else
+`elsif RM_INPUT_BITS
     localparam integer A_BITS = `RM_INPUT_BITS;
     localparam integer A_SIGNED = `RM_INPUT_SIGNED;
     localparam integer A_COUNT = `RM_INPUT_COUNT;
+`else
+    localparam integer A_BITS = `RM_IN_BITS;      // an unshaped set: input shaped as the output
+    localparam integer A_SIGNED = `RM_IN_SIGNED;
+    localparam integer A_COUNT = `RM_N_VECTORS;
 `endif
 `ifdef RM_INPUT_B_FILE
     localparam integer HAS_B = 1;
