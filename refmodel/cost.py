@@ -20,7 +20,9 @@ prints it; ``--check`` only verifies that every entry is current, naming the ops
 changed since the table was made (exit 1), which is what CI runs through the test suite.
 
 Per-channel constants (LayerNorm's biases and signs, i-GELU's constants) come from register
-files outside the blocks (as the testbench provides them) and are not counted. The tables of
+files outside the blocks (as the testbench provides them) and are not counted; so do
+``gemm``'s weights and bias (a weight memory read through the block's port: the block holds
+only its row buffer and one multiply-accumulate unit, so its area does not grow with ``N``). The tables of
 the ``lut`` ops are register files inside their blocks (loaded through a write port), so
 their flip-flops and read multiplexers are counted.
 """
@@ -97,6 +99,16 @@ class CostConfig:
 #: The configuration of every op with RTL: default widths; the scales of a DeiT-T export;
 #: DeiT-T's row lengths (197 tokens per attention row, 192 channels per LayerNorm row, 768
 #: channels per GELU row, 192 per requantised row).
+#: Output row length of ``matmul``'s configuration: DeiT-T's 197 tokens (the scores ``q k^T``).
+MATMUL_COLUMNS = 197
+
+
+def _gemm(k: int, n: int = 192) -> Kernel:
+    """A DeiT-T-sized linear layer (attn.proj: ``K = N = 192``), seeded 8-bit weights, zero bias."""
+    weight = np.random.default_rng(0).integers(-128, 128, size=(n, k))
+    return ops.make("gemm", weight=weight, scale_in=0.05, scale_w=np.full(n, 0.01), in_bits=8, w_bits=8)
+
+
 CONFIGS: dict[str, CostConfig] = {
     "requant": CostConfig(lambda c: ops.make("requant", scale_in=np.full(c, 1e-4), scale_out=0.05, out_bits=8, signed=True, in_bits=32), 192, "32 -> 8 bits"),
     "ibert.softmax": CostConfig(lambda c: ops.make("ibert.softmax", scale_in=0.0034, out_bits=16, n=30, in_bits=8), 197, "8 -> 16 bits, n = 30"),
@@ -132,6 +144,16 @@ CONFIGS: dict[str, CostConfig] = {
         192,
         "16 -> 32 bits, 256-entry table",
     ),
+    # The whole-network ops at DeiT-T's shapes: a row is an input row (K for gemm and matmul).
+    "gemm": CostConfig(_gemm, 192, "8 x 8 -> 32 bits, K = N = 192 (attn.proj), weights outside"),
+    "matmul": CostConfig(
+        lambda c: ops.make("matmul", scale_a=0.05, scale_b=0.05, depth=c), 64, f"8 x 8 -> 32 bits, q k^T: K = 64, N = {MATMUL_COLUMNS}"
+    ),
+    "requant_add": CostConfig(
+        lambda c: ops.make("requant_add", scale_a=np.full(c, 1e-4), scale_b=2e-3, scale_out=4e-3, out_bits=16, a_bits=32, b_bits=16),
+        192,
+        "32 + 16 -> 16 bits, residual join",
+    ),
 }
 
 
@@ -144,7 +166,8 @@ def dut_parameters(kernel: Kernel, cols: int) -> tuple[str, dict[str, int]]:
     """The top module and Verilog parameters of ``kernel``'s RTL for rows of ``cols`` (the
     values the testbench adapters pass from a vector set's ``.svh``)."""
     k, op = kernel.config, kernel.name
-    ib, ob = kernel.in_spec.bits, kernel.out_spec.bits
+    ib = kernel.in_spec.bits if len(kernel.inputs) == 1 else 0   # two-input ops name their widths below
+    ob = kernel.out_spec.bits
     if op == "requant":
         return "rm_requant", {"IN_BITS": ib, "OUT_BITS": ob, "OUT_SIGNED": int(k["signed"]), "C_BITS": 8}
     if op == "ibert.softmax":
@@ -178,6 +201,15 @@ def dut_parameters(kernel: Kernel, cols: int) -> tuple[str, dict[str, int]]:
         }
     if op == "lut.layernorm":
         return "rm_lut_layernorm", {"COLS": cols, "IN_BITS": ib, "OUT_BITS": ob, "SHIFT": k["shift"], "K": k["index_bits"]}
+    if op == "gemm":
+        return "rm_gemm", {"K": cols, "N": len(k["bias"]), "IN_BITS": k["in_bits"], "W_BITS": k["w_bits"], "ACC_BITS": k["acc_bits"]}
+    if op == "matmul":
+        return "rm_matmul", {
+            "K": k["depth"], "N": MATMUL_COLUMNS, "A_BITS": k["a_bits"], "A_SIGNED": k["a_signed"], "B_BITS": k["b_bits"],
+            "B_SIGNED": k["b_signed"], "ACC_BITS": k["acc_bits"],
+        }
+    if op == "requant_add":
+        return "rm_requant_add", {"A_BITS": k["a_bits"], "B_BITS": k["b_bits"], "OUT_BITS": ob, "OUT_SIGNED": k["signed"], "C_BITS": 8}
     raise ValueError(f"op {op!r} has no RTL cost configuration; configured ops: {', '.join(sorted(CONFIGS))}")
 
 
@@ -257,13 +289,12 @@ def measure_cycles(op: str, workdir: Path) -> dict[str, Any]:
     at its configured row length, from two bubble-free testbench runs (one row, three rows)."""
     cfg = CONFIGS[op]
     kernel = cfg.make(cfg.row_length)
-    rng = np.random.default_rng(0)
-    spec = kernel.in_spec
-    x = rng.integers(spec.lo, spec.hi + 1, size=(3, cfg.row_length), dtype=np.int64)
     totals = {}
     for rows in (1, 3):
         name = f"{op}-{rows}rows"
-        vs = vectorset.VectorSet(name, kernel, x[:rows], kernel.sim(x[:rows]), seed=0)
+        x = timing_inputs(kernel, rows, cfg.row_length)
+        out = kernel.sim(**x) if isinstance(x, dict) else kernel.sim(x)
+        vs = vectorset.VectorSet(name, kernel, x, out, seed=0)
         set_dir = vectorset.write(workdir / name, vs, method_rules="refmodel.cost timing")
         r = rtl.run_testbench(set_dir, workdir / "build", stall=False)
         if not r.passed or r.cycles is None:
@@ -276,6 +307,23 @@ def measure_cycles(op: str, workdir: Path) -> dict[str, Any]:
         "first_latency": totals[1].first_latency,
         "elements_per_cycle": round(cfg.row_length / per_row, 4),
     }
+
+
+def _uniform(rng: np.random.Generator, spec: Any, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.integers(spec.lo, spec.hi + 1, size=shape, dtype=np.int64)
+
+
+def timing_inputs(kernel: Kernel, rows: int, row_length: int) -> np.ndarray | dict[str, np.ndarray]:
+    """Seeded uniform inputs of ``rows`` rows of ``row_length`` for a timing run (the first
+    rows of three are the same at every ``rows``): ``x``, or ``a`` and ``b`` by name
+    (``matmul``'s ``b`` of ``row_length x MATMUL_COLUMNS``, one batch)."""
+    rng = np.random.default_rng(0)
+    if len(kernel.inputs) < 2:
+        return _uniform(rng, kernel.in_spec, (3, row_length))[:rows]
+    a = _uniform(rng, kernel.in_specs["a"], (3, row_length))[:rows]
+    b_shape = (row_length, MATMUL_COLUMNS) if kernel.name == "matmul" else (3, row_length)
+    b = _uniform(rng, kernel.in_specs["b"], b_shape)
+    return {"a": a, "b": b if kernel.name == "matmul" else b[:rows]}
 
 
 def load_table(path: Path = TABLE) -> dict[str, Any]:

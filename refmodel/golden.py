@@ -5,7 +5,9 @@ bits) where its input width is an activation width, with seeded cases: ``random`
 over the input width), ``realistic`` (the distributions and scales a DeiT layer sees),
 ``edges`` (all-equal rows at both extremes, alternating extremes, a single spike, zeros)
 and ``one_column``; LayerNorms add ``constant_rows`` (D8). The ops of the non-linear methods
-and their case shapes come from ``refmodel.methods``.
+and their case shapes come from ``refmodel.methods``. The whole-network ops ``gemm``,
+``matmul`` and ``requant_add`` have their own corner cases (``refmodel.golden_network``,
+written as shaped sets), each also confirmed by an exact Python-integer reference.
 
 A case is written only after the Numba kernel and the PyTorch twin agreed on every element,
 so the files lock bits that two independent datapaths confirmed. ``python -m refmodel.golden
@@ -29,7 +31,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import torch
 
-from refmodel import cli, methods, ops, outdir, synthetic, vectorset
+from refmodel import cli, golden_network, methods, ops, outdir, synthetic, vectorset
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 
@@ -37,6 +39,7 @@ GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 #: ``refmodel.methods``).
 OP_RULES = {
     "requant": "out = saturate(rne_shift(z*m, c)); round half to even on the exact product (D5, D6). docs/ops/requant.md",
+    **golden_network.RULES,
 }
 #: Op name -> the one-line rule written into its vector sets (every op of every method too).
 RULES = methods.LiveMapping(lambda: {**{name: op.rule for name, op in methods.ops().items()}, **OP_RULES})
@@ -46,14 +49,21 @@ ACTIVATION_WIDTHS = methods.ACTIVATION_WIDTHS
 
 @dataclass(frozen=True)
 class Case:
-    """One golden case: an op's parameters and the input tensor it runs on."""
+    """One golden case: an op's parameters and the input tensor it runs on (the tensors by
+    input name for an op with several inputs)."""
 
     op: str
     width: int
     name: str
     params: dict[str, Any]
-    inputs: np.ndarray
+    inputs: np.ndarray | dict[str, np.ndarray]
     seed: int
+
+    @property
+    def size(self) -> int:
+        """Input elements, over every input."""
+        arrays = self.inputs.values() if isinstance(self.inputs, dict) else [self.inputs]
+        return sum(int(np.size(a)) for a in arrays)
 
     @property
     def directory(self) -> str:
@@ -119,6 +129,12 @@ def _requant_ties() -> Iterator[Case]:
         yield Case("requant", width, "ties", params, q, _seed("requant", width, "ties"))
 
 
+def _network_cases(op: str) -> Iterator[Case]:
+    """The corner cases of a whole-network op (``refmodel.golden_network``)."""
+    for width, name, params, inputs in golden_network.SPECS[op]():
+        yield Case(op, width, name, params, inputs, _seed(op, width, name))
+
+
 def _method_cases(op: methods.Op) -> Iterator[Case]:
     g = op.golden
     return _op_cases(op.name, g.widths, g.channels, g.shape, g.random_range)
@@ -128,6 +144,7 @@ def _method_cases(op: methods.Op) -> Iterator[Case]:
 #: method from its registry entry.
 OP_CASE_SOURCES: dict[str, Callable[[], Iterator[Case]]] = {
     "requant": lambda: chain(_op_cases("requant", ACTIVATION_WIDTHS, 64, (8, 64)), _requant_ties()),
+    **{op: (lambda op=op: _network_cases(op)) for op in golden_network.SPECS},
 }
 CASE_SOURCES: Mapping[str, Callable[[], Iterator[Case]]] = methods.LiveMapping(
     lambda: {**{name: (lambda op=op: _method_cases(op)) for name, op in methods.ops().items()}, **OP_CASE_SOURCES}
@@ -140,9 +157,12 @@ def cases() -> list[Case]:
 
 
 def confirmed_output(case: Case) -> tuple[ops.Kernel, np.ndarray, dict[str, np.ndarray]]:
-    """Run both datapaths; return the output (and any per-element datapath values) only if
-    they agree on every element."""
+    """Run both datapaths (and, for the whole-network ops, the exact Python-integer reference
+    of ``refmodel.golden_network``); return the output (and any per-element datapath values)
+    only if they agree on every element."""
     kernel = ops.make(case.op, **case.params)
+    if isinstance(case.inputs, dict):
+        return kernel, _confirmed_named(case, kernel), {}
     sim = kernel.sim(case.inputs)
     twin = kernel.fakequant(torch.from_numpy(case.inputs)).numpy()
     if not np.array_equal(sim, twin):
@@ -151,12 +171,34 @@ def confirmed_output(case: Case) -> tuple[ops.Kernel, np.ndarray, dict[str, np.n
             f"{case.directory}: Numba and PyTorch disagree at element {index}: "
             f"input {case.inputs.reshape(-1)[index]}, sim {sim.reshape(-1)[index]}, twin {twin.reshape(-1)[index]}"
         )
+    if case.op in golden_network.SPECS:
+        _agree(case, "the exact reference", sim, golden_network.exact_output(case.op, case.params, case.inputs))
     datapath = kernel.datapath(case.inputs)
     twin_datapath = kernel.twin_datapath(torch.from_numpy(case.inputs))
     for key, values in datapath.items():
         if not np.array_equal(values, twin_datapath[key].numpy()):
             raise AssertionError(f"{case.directory}: Numba and PyTorch disagree on the datapath values {key}")
     return kernel, sim, datapath
+
+
+def _agree(case: Case, what: str, sim: np.ndarray, other: np.ndarray) -> None:
+    """Raise ``AssertionError`` naming the first element where ``other`` differs from the
+    Numba output ``sim``."""
+    if sim.shape != other.shape or not all(int(s) == int(o) for s, o in zip(sim.reshape(-1).tolist(), other.reshape(-1).tolist())):
+        flat_s, flat_o = sim.reshape(-1).tolist(), np.asarray(other).reshape(-1).tolist()
+        index = next((i for i, (s, o) in enumerate(zip(flat_s, flat_o)) if int(s) != int(o)), min(len(flat_s), len(flat_o)))
+        raise AssertionError(f"{case.directory}: Numba and {what} disagree at element {index} (shapes {sim.shape}, {other.shape})")
+
+
+def _confirmed_named(case: Case, kernel: ops.Kernel) -> np.ndarray:
+    """The output of an op with named inputs, confirmed by its PyTorch twin and, for the
+    whole-network ops, the exact reference."""
+    assert isinstance(case.inputs, dict)
+    sim = kernel.sim(**case.inputs)
+    _agree(case, "PyTorch", sim, kernel.fakequant(**{n: torch.from_numpy(np.ascontiguousarray(v)) for n, v in case.inputs.items()}).numpy())
+    if case.op in golden_network.SPECS:
+        _agree(case, "the exact reference", sim, golden_network.exact_output(case.op, case.params, case.inputs))
+    return sim
 
 
 def write_all(root: Path = GOLDEN_DIR, progress: Callable[[str], None] | None = None) -> list[Case]:
@@ -170,7 +212,7 @@ def write_all(root: Path = GOLDEN_DIR, progress: Callable[[str], None] | None = 
         vectorset.write(root / case.directory, vs, method_rules=RULES[case.op])
         written.append(case)
         if progress:
-            progress(f"wrote {case.directory} ({case.inputs.size} elements)")
+            progress(f"wrote {case.directory} ({case.size} elements)")
     return written
 
 

@@ -55,13 +55,20 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "lut.gelu": ("rm_lut_gelu.v",),
     "lut.softmax": ("rm_lut_softmax.v",),
     "lut.layernorm": ("rm_lut_layernorm.v", "rm_udiv.v"),
+    "gemm": ("rm_gemm.v", "rm_dot.v"),
+    "matmul": ("rm_matmul.v", "rm_dot.v"),
+    "requant_add": ("rm_requant_add.v", "rm_requant.v"),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
+#: Ops whose sets the testbench drives through its shaped path (one stream per input), where
+#: ``max_rows`` applies; a ``gemm`` set with ``N == K`` is written unshaped but runs there too.
+SHAPED_OPS = ("gemm", "matmul", "requant_add")
 
 INSTALL_HINT = "install Icarus Verilog: apt-get install -y iverilog"
 
 _SUMMARY = re.compile(r"^(\d+) vectors, (\d+) errors$")
 _TIMING = re.compile(r"^rm_tb: cycles: total (\d+), first latency (-?\d+)$")
+_CAPPED = re.compile(r"^rm_tb: simulating the first (\d+) of (\d+) output rows$")
 
 
 class SimulatorMissing(RuntimeError):
@@ -86,6 +93,8 @@ class TestbenchResult:
     #: Edges from the transfer of the first row's last input (of the first input, for an
     #: element-wise DUT that outputs earlier) to the first output transfer.
     first_latency: int | None = None
+    #: ``(rows simulated, rows in the set)`` when ``max_rows`` cut a shaped set short, else ``None``.
+    rows_capped: tuple[int, int] | None = None
 
     @property
     def passed(self) -> bool:
@@ -134,12 +143,17 @@ def compile_command(set_dir: Path, output: Path, meta: dict | None = None) -> li
     return cmd + [str(svh), str(TESTBENCH), *map(str, sources)]
 
 
-def run_testbench(set_dir: Path, workdir: Path | None = None, *, stall: bool = True, seed: int = 1) -> TestbenchResult:
+def run_testbench(
+    set_dir: Path, workdir: Path | None = None, *, stall: bool = True, seed: int = 1, max_rows: int | None = None
+) -> TestbenchResult:
     """Compile and run the testbench of the set at ``set_dir``; the build goes to ``workdir``
     (a temporary directory, removed afterwards, when ``None``).
 
     ``stall`` inserts pseudo-random bubbles on ``in_valid`` and ``out_ready`` (pattern
-    ``seed``). Raises ``ValueError`` for an op without RTL or a broken set,
+    ``seed``). ``max_rows`` simulates only the first ``max_rows`` output rows of a shaped set
+    (``meta.json``'s ``layout.shaped``) or of a set of :data:`SHAPED_OPS` (the inputs of those
+    rows are driven and their outputs compared; ``vectors`` counts them); other sets always
+    run whole. Raises ``ValueError`` for an op without RTL or a broken set,
     :class:`SimulatorMissing` without Icarus Verilog and ``RuntimeError`` when compilation
     fails or the simulation ends without its summary line.
     """
@@ -150,13 +164,18 @@ def run_testbench(set_dir: Path, workdir: Path | None = None, *, stall: bool = T
     _tool("vvp")
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="refmodel-rtl-") as tmp:
-            return _run(set_dir, meta, Path(tmp), stall, seed)
+            return _run(set_dir, meta, Path(tmp), stall, seed, max_rows)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    return _run(set_dir, meta, workdir, stall, seed)
+    return _run(set_dir, meta, workdir, stall, seed, max_rows)
 
 
-def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> TestbenchResult:
+def is_shaped_set(meta: dict) -> bool:
+    """Whether ``meta.json`` describes a shaped set (one file per input, a shape per tensor)."""
+    return isinstance(meta.get("layout"), dict) and bool(meta["layout"].get("shaped"))
+
+
+def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int, max_rows: int | None) -> TestbenchResult:
     image = workdir / f"{Path(meta['svh']).stem}.vvp"
     build = subprocess.run(compile_command(set_dir, image, meta), capture_output=True, text=True)
     if build.returncode != 0:
@@ -164,6 +183,11 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> Te
     cmd = [_tool("vvp"), "-n", str(image), f"+RM_DIR={set_dir}", f"+RM_SEED={seed}"]
     if not stall:
         cmd.append("+RM_NO_STALL")
+    if max_rows is not None:
+        if max_rows < 0:
+            raise ValueError(f"max_rows: expected a non-negative row count, got {max_rows}")
+        if is_shaped_set(meta) or meta["op"] in SHAPED_OPS:
+            cmd.append(f"+RM_MAX_ROWS={max_rows}")
     sim = subprocess.run(cmd, capture_output=True, text=True, cwd=set_dir)
     log = sim.stdout + sim.stderr
     lines = [line.strip() for line in sim.stdout.splitlines() if line.strip()]
@@ -171,6 +195,7 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> Te
     if summary is None:
         raise RuntimeError(f"{set_dir}: the testbench ended without its 'N vectors, E errors' line (status {sim.returncode}):\n{log}")
     timing = next((m for m in map(_TIMING.match, lines) if m), None)
+    capped = next((m for m in map(_CAPPED.match, lines) if m), None)
     return TestbenchResult(
         set_dir=set_dir,
         op=meta["op"],
@@ -180,6 +205,7 @@ def _run(set_dir: Path, meta: dict, workdir: Path, stall: bool, seed: int) -> Te
         log=log,
         cycles=int(timing.group(1)) if timing else None,
         first_latency=int(timing.group(2)) if timing else None,
+        rows_capped=(int(capped.group(1)), int(capped.group(2))) if capped else None,
     )
 
 
@@ -201,10 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stall", action="store_true", help="drive and accept every cycle (default: pseudo-random bubbles)")
     parser.add_argument("--seed", type=int, default=1, help="bubble pattern (default 1)")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="sets simulated in parallel (default 1)")
+    parser.add_argument(
+        "--max-rows", type=int, default=None, metavar="R",
+        help="simulate only the first R output rows of each shaped set (gemm, matmul, requant_add: a model's layers can be "
+        "millions of MACs); the line of a cut set says so (default: every row)",
+    )
     parser.add_argument("--show", type=int, default=0, metavar="K", help="also print the first K mismatch lines of a failing set (default 0)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.max_rows is not None and args.max_rows < 1:
+        parser.error(f"--max-rows must be at least 1, got {args.max_rows}")
     return cli.run(lambda: _command(args), args.debug)
 
 
@@ -233,11 +266,13 @@ def _command(args: argparse.Namespace) -> int:
             meta = read_meta(set_dir)
             if meta.get("op") not in DUT_SOURCES and not explicit:
                 return f"SKIP  {set_dir}: {meta.get('op')} has no RTL", True
-            r = run_testbench(set_dir, stall=not args.no_stall, seed=args.seed)
+            r = run_testbench(set_dir, stall=not args.no_stall, seed=args.seed, max_rows=args.max_rows)
         except (ValueError, RuntimeError) as exc:
             return f"ERROR {set_dir}: {exc}", False
         word = "PASS " if r.passed else "FAIL "
         text = f"{word} {set_dir}: {r.op}, {r.vectors} vectors, {r.errors} errors"
+        if r.rows_capped is not None:
+            text += f" (first {r.rows_capped[0]} of {r.rows_capped[1]} rows)"
         for line in r.mismatches[: args.show]:
             text += f"\n      {line}"
         return text, r.passed

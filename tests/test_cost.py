@@ -32,6 +32,8 @@ def test_check_passes_on_the_committed_table(capsys):
         ("rm_isqrt.v", ["fqvit.layernorm", "ibert.layernorm"]),
         ("rm_shiftmax.v", ["ivit.softmax"]),
         ("rm_lut_gelu.v", ["lut.gelu"]),
+        ("rm_dot.v", ["gemm", "matmul"]),
+        ("rm_requant.v", ["requant", "requant_add"]),
         (
             "rm_udiv.v",
             ["fqvit.layernorm", "fqvit.softmax", "ibert.layernorm", "ibert.softmax", "ivit.gelu", "ivit.layernorm", "lut.layernorm"],

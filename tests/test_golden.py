@@ -30,8 +30,30 @@ def test_committed_sets_read_back_and_match_their_npz():
     for directory in sets:
         meta, q, out = vectorset.read(directory)
         npz = np.load(directory / "vectors.npz")
-        np.testing.assert_array_equal(npz["input"], q)
+        for role, values in (q.items() if isinstance(q, dict) else [("input", q)]):
+            np.testing.assert_array_equal(npz[role], values)
         np.testing.assert_array_equal(npz["output"], out)
+
+
+def test_network_op_sets_are_shaped_and_reach_their_corners():
+    """The whole-network ops' cases: two input files for matmul and requant_add, gemm's output
+    row of N, and the corners the case names promise (checked on the committed files)."""
+    def read(op: str, case: str):
+        return vectorset.read(golden.GOLDEN_DIR / op / case)
+
+    meta, inputs, out = read("matmul", "w16-pv")
+    assert set(inputs) == {"input_a", "input_b"} and meta["tensors"]["input_a"]["signed"] is False
+    assert out.min() == 7 * 65535 * -128
+    meta, q, out = read("gemm", "w8-random")
+    assert q.shape == (2, 3, 16) and out.shape == (2, 3, 6)
+    assert (read("gemm", "w8-edges")[2].min(), read("gemm", "w8-edges")[2].max()) == (-(2**31), 2**31 - 1)
+    assert read("gemm", "w16-wide_acc")[0]["tensors"]["output"]["bits"] == 40
+    assert read("gemm", "w32-extreme")[0]["tensors"]["output"]["bits"] == 63
+    assert read("matmul", "w32-extreme")[2].max() == 2**61
+    meta, inputs, out = read("requant_add", "w8-edges")
+    assert {-128, 127} <= set(out.ravel().tolist())
+    assert read("requant_add", "w16-broadcast")[1]["input_b"].shape == (3, 1)
+    assert set(read("requant_add", "w2-narrow")[2].ravel().tolist()) == {0, 1, 2, 3}
 
 
 def test_a_flipped_output_bit_is_named_with_op_case_and_element(tmp_path):

@@ -39,8 +39,9 @@ def _run(set_dir: Path, **kwargs) -> rtl.TestbenchResult:
 
 
 def _element_count(set_dir: Path) -> int:
+    """Output elements of a set (shaped or not)."""
     meta = json.loads((set_dir / "meta.json").read_text())
-    return int(np.prod(meta["layout"]["shape"]))
+    return int(meta["tensors"]["output"]["count"])
 
 
 def test_icarus_verilog_is_installed():
@@ -167,7 +168,9 @@ EDGE_CASES = edge_cases() + lut_edge_cases()
 
 
 def test_edge_sets_cover_every_op_but_requant_and_shiftmax():
-    assert {k.name for _, k, _ in EDGE_CASES} == set(RTL_OPS) - {"requant", "ivit.softmax"}
+    """(The whole-network ops' corners are golden cases, refmodel/golden_network.py, plus
+    NETWORK_SETS below.)"""
+    assert {k.name for _, k, _ in EDGE_CASES} == set(RTL_OPS) - {"requant", "ivit.softmax"} - set(rtl.SHAPED_OPS)
 
 
 def test_the_lut_edge_sets_reach_their_corners():
@@ -319,3 +322,82 @@ def test_every_slot_of_the_default_deit_t_export_passes_its_rtl(tmp_path, capsys
     assert rtl.main([str(out), "-j", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "49 sets simulated: 49 passed, 0 failed; 0 errors; 0 skipped (no RTL for their op)"
+
+
+# ---------------------------------------------------------------------------------- shaped sets
+
+
+def _network_sets(root: Path) -> list[Path]:
+    """Shaped sets past the golden cases: a long, odd reduction (K = 37) with N = 11, matmul
+    with two leading axes and unsigned a times 16-bit b, requant_add with b broadcast over a
+    4-axis a (its shape (4, 1, 6)) and per-channel constants on both branches. Each output is
+    confirmed by the exact Python-integer reference before it is written."""
+    from refmodel import golden_network
+
+    rng = np.random.default_rng(20261207)
+    w = rng.integers(-256, 256, (11, 37))
+    gemm = ops.make("gemm", weight=w, bias=rng.integers(-(1 << 30), 1 << 30, 11), scale_in=0.1, scale_w=np.full(11, 0.01), in_bits=12, w_bits=9)
+    mm = ops.make("matmul", scale_a=0.1, scale_b=0.2, depth=9, a_bits=8, b_bits=16, a_signed=False)
+    ra = ops.make("requant_add", scale_a=np.linspace(1e-4, 3e-4, 6), scale_b=np.linspace(1e-3, 4e-3, 6), scale_out=2e-3, out_bits=12)
+    cases = [
+        ("gemm_k37_n11", gemm, rng.integers(-2048, 2048, (2, 3, 37))),
+        ("matmul_2x2_batches", mm, {"a": rng.integers(0, 256, (2, 2, 3, 9)), "b": rng.integers(-(1 << 15), 1 << 15, (2, 2, 9, 5))}),
+        ("requant_add_4axis", ra, {"a": rng.integers(-(1 << 31), 1 << 31, (2, 4, 3, 6)), "b": rng.integers(-(1 << 15), 1 << 15, (4, 1, 6))}),
+    ]
+    sets = []
+    for name, k, x in cases:
+        out = k.sim(**x) if isinstance(x, dict) else k.sim(x)
+        exact = golden_network.exact_output(k.name, k.params, x)
+        assert out.tolist() == exact.tolist(), name
+        sets.append(vectorset.write(root / name, vectorset.VectorSet(name, k, x, out, seed=0), method_rules="test_rtl network set"))
+    return sets
+
+
+def test_rtl_matches_the_shaped_sets_past_the_golden_cases(tmp_path):
+    for set_dir in _network_sets(tmp_path):
+        r = _run(set_dir, workdir=tmp_path / "build")
+        assert (r.vectors, r.errors, r.mismatches) == (_element_count(set_dir), 0, []), f"{set_dir.name}\n{r.log}"
+
+
+@pytest.mark.parametrize(
+    "op, case, index, bit",
+    [
+        ("gemm", "w8-random", 17, 31),          # the sign bit of the 32-bit accumulator
+        ("gemm", "w32-extreme", 5, 62),         # the sign bit of a 63-bit accumulator
+        ("matmul", "w16-pv", 13, 0),
+        ("requant_add", "w16-broadcast", 9, 15),
+    ],
+)
+def test_a_flipped_bit_of_a_shaped_set_is_exactly_one_named_error(tmp_path, op, case, index, bit):
+    set_dir = tmp_path / case
+    shutil.copytree(GOLDEN_DIR / op / case, set_dir)
+    meta = json.loads((set_dir / "meta.json").read_text())
+    out_spec = meta["tensors"]["output"]
+    cols = out_spec.get("shape", meta.get("layout", {}).get("shape"))[-1]   # gemm with N == K is unshaped
+    lines = (set_dir / "output.hex").read_text().splitlines()
+    true_value = from_hex_lines([lines[index]], out_spec["bits"], out_spec["signed"])[0]
+    lines[index] = format(int(lines[index], 16) ^ (1 << bit), f"0{hex_digits(out_spec['bits'])}x")
+    edited_value = from_hex_lines([lines[index]], out_spec["bits"], out_spec["signed"])[0]
+    (set_dir / "output.hex").write_text("\n".join(lines) + "\n")
+
+    r = _run(set_dir)
+
+    assert (r.vectors, r.errors) == (_element_count(set_dir), 1), r.log
+    assert r.mismatches == [f"mismatch at index {index} (row {index // cols}, column {index % cols}): expected {edited_value}, got {true_value}"]
+    assert r.log.rstrip().splitlines()[-1] == f"{r.vectors} vectors, 1 errors"
+
+
+def test_max_rows_simulates_the_first_rows_of_a_shaped_set_only(tmp_path, capsys):
+    set_dir = tmp_path / "cut"
+    shutil.copytree(GOLDEN_DIR / "matmul" / "w8-random", set_dir)   # 6 rows of 4
+    lines = (set_dir / "output.hex").read_text().splitlines()
+    lines[-1] = format(int(lines[-1], 16) ^ 1, "08x")                  # a wrong last row
+    (set_dir / "output.hex").write_text("\n".join(lines) + "\n")
+    r = _run(set_dir, max_rows=2)
+    assert (r.vectors, r.errors, r.rows_capped) == (8, 0, (2, 6)), r.log
+    assert _run(set_dir, max_rows=6).errors == 1
+    assert rtl.main([str(set_dir), "--max-rows", "5"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"PASS  {set_dir}: matmul, 20 vectors, 0 errors (first 5 of 6 rows)"
+    unshaped = GOLDEN_DIR / "requant" / "w8-ties"                      # not shaped: always whole
+    r = _run(unshaped, max_rows=1)
+    assert (r.vectors, r.rows_capped) == (80, None)

@@ -1,0 +1,220 @@
+"""Golden cases of the whole-network ops ``gemm``, ``matmul`` and ``requant_add`` (shaped
+vector sets: ``golden/<op>/w<bits>-<case>/``), and an exact reference for each.
+
+The cases are small (at most a few hundred MACs) and sit at the corners of each op: the
+narrowest and widest widths, a declared accumulator wider than the proof, accumulators whose
+proven range is exactly 32 or 63 bits, one column and a one-element reduction (``K = 1``),
+unsigned probabilities times signed values, leading (batch) axes, for ``requant_add`` both
+branches and the sum saturating at both ends, ties at one half and a broadcast ``b``.
+
+:func:`exact_output` computes each op again with Python integers (numpy object arrays,
+``fractions.Fraction`` rounded half to even), sharing nothing with the Numba kernels or
+their PyTorch twins but the register values (``m``, ``c``) of the op's config;
+:func:`refmodel.golden.confirmed_output` requires all three to agree on every element::
+
+    gemm:        ACC[..., n]    = B[n] + sum_k X[..., k] * W[n, k]
+    matmul:      ACC[..., i, j] = sum_k a[..., i, k] * b[..., k, j]
+    requant_add: out = sat(sat32(rne(a * m_a / 2^c_a)) + sat32(rne(b * m_b / 2^c_b)))
+"""
+
+from __future__ import annotations
+
+import zlib
+from fractions import Fraction
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from refmodel import ops
+
+#: The one-line rule written into each op's vector sets.
+RULES = {
+    "gemm": "ACC[..., n] = B[n] + sum_k X[..., k] * W[n, k], exact at acc_bits (D7). docs/ops/gemm.md",
+    "matmul": "ACC[..., i, j] = sum_k a[..., i, k] * b[..., k, j], exact at acc_bits. docs/ops/matmul.md",
+    "requant_add": (
+        "out = saturate(saturate_32(rne_shift(a*m_a, c_a)) + saturate_32(rne_shift(b*m_b, c_b))); each branch rounded "
+        "half to even on its exact product (D5, D6). docs/ops/requant_add.md"
+    ),
+}
+
+Inputs = np.ndarray | dict[str, np.ndarray]
+#: (width, case name, make parameters, inputs) of one case.
+Spec = tuple[int, str, dict[str, Any], Inputs]
+
+
+def _seed(*parts: object) -> int:
+    return zlib.crc32("/".join(map(str, parts)).encode())
+
+
+def _range(bits: int, signed: bool = True) -> tuple[int, int]:
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def _ints(rng: np.random.Generator, bits: int, shape: tuple[int, ...], signed: bool = True) -> np.ndarray:
+    """Uniform integers of the width, both extremes planted at the two ends."""
+    lo, hi = _range(bits, signed)
+    x = rng.integers(lo, hi, size=shape, dtype=np.int64, endpoint=True)
+    x.flat[0], x.flat[-1] = lo, hi
+    return x
+
+
+def _extreme_rows(bits: int, cols: int, signed: bool = True) -> np.ndarray:
+    """All at the minimum, all at the maximum, alternating, zeros (or the minimum), one spike."""
+    lo, hi = _range(bits, signed)
+    zero = 0 if lo <= 0 else lo
+    return np.stack([
+        np.full(cols, lo), np.full(cols, hi), np.where(np.arange(cols) % 2 == 0, lo, hi), np.full(cols, zero),
+        np.where(np.arange(cols) == cols // 2, hi, zero),
+    ]).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------- gemm
+
+
+def _gemm_params(weight: np.ndarray, bias: np.ndarray, in_bits: int, w_bits: int, acc_bits: int | None = None) -> dict[str, Any]:
+    n = weight.shape[0]
+    params = {"weight": weight, "bias": bias, "scale_in": 0.05, "scale_w": np.full(n, 0.01), "in_bits": in_bits, "w_bits": w_bits}
+    return params if acc_bits is None else {**params, "acc_bits": acc_bits}
+
+
+def gemm_specs() -> Iterator[Spec]:
+    rng = np.random.default_rng(_seed("gemm"))
+    w = _ints(rng, 8, (6, 16))
+    yield 8, "random", _gemm_params(w, rng.integers(-(1 << 20), 1 << 20, 6), 8, 8), _ints(rng, 8, (2, 3, 16))
+    # Channel 0 (all -128) reaches 2^31 - 1 exactly and channel 1 (all 127) -2^31 on an
+    # all-minimum row: the proven range is exactly 32 bits.
+    k = 8
+    w = np.stack([np.full(k, -128), np.full(k, 127), np.where(np.arange(k) % 2 == 0, -128, 127), np.zeros(k, dtype=np.int64)])
+    bias = np.array([(1 << 31) - 1 - 128 * 128 * k, -(1 << 31) + 128 * 127 * k, 0, -7])
+    yield 8, "edges", _gemm_params(w, bias, 8, 8), _extreme_rows(8, k)
+    # 16 x 16 bits with a 32-bit bias needs 35 bits; declared 40.
+    w = _ints(rng, 16, (3, 8))
+    w[0] = -(1 << 15)
+    bias = np.array([(1 << 31) - 1, -(1 << 31), 12345])
+    yield 16, "wide_acc", _gemm_params(w, bias, 16, 16, acc_bits=40), np.concatenate([_extreme_rows(16, 8), _ints(rng, 16, (3, 8))])
+    # 32 x 30 bits, K = 2: |ACC| up to 2^61 + 2^31, a 63-bit accumulator (the widest).
+    w = np.array([[-(1 << 29), -(1 << 29)], [(1 << 29) - 1, -(1 << 29)]])
+    bias = np.array([(1 << 31) - 1, -(1 << 31)])
+    yield 32, "extreme", _gemm_params(w, bias, 32, 30, acc_bits=63), np.concatenate([_extreme_rows(32, 2), _ints(rng, 32, (3, 2))])
+    # 2-bit inputs and weights, the accumulator declared at its proven 6 bits: the bias and
+    # the products are cut to 6 bits in the RTL.
+    w = np.array([[-2, -2, -2, -2, -2], [1, 1, 1, 1, 1], [-2, 1, 0, -1, 1]])
+    yield 2, "narrow", _gemm_params(w, np.array([-10, 9, 0]), 2, 2, acc_bits=6), np.concatenate([_extreme_rows(2, 5), _ints(rng, 2, (4, 5))])
+    yield 8, "one_column", _gemm_params(np.array([[-128]]), np.array([-5]), 8, 8), np.array([[-128], [-127], [0], [126], [127]])
+    yield 8, "k1", _gemm_params(np.array([[-128], [127], [3]]), np.array([1, -1, 0]), 8, 8), np.array([[-128], [0], [127]])
+
+
+def gemm_exact(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """``B + X @ W^T`` with Python integers."""
+    acc = np.asarray(x).astype(object) @ np.asarray(params["weight"]).astype(object).T + np.asarray(params["bias"]).astype(object)
+    return np.asarray(acc, dtype=object)
+
+
+# ---------------------------------------------------------------------------------- matmul
+
+
+def _matmul_params(depth: int, a_bits: int, b_bits: int, a_signed: bool = True, b_signed: bool = True, acc_bits: int | None = None) -> dict[str, Any]:
+    params = {"scale_a": 0.02, "scale_b": 0.03, "depth": depth, "a_bits": a_bits, "b_bits": b_bits, "a_signed": a_signed, "b_signed": b_signed}
+    return params if acc_bits is None else {**params, "acc_bits": acc_bits}
+
+
+def matmul_specs() -> Iterator[Spec]:
+    rng = np.random.default_rng(_seed("matmul"))
+    yield 8, "random", _matmul_params(6, 8, 8), {"a": _ints(rng, 8, (2, 3, 6)), "b": _ints(rng, 8, (2, 6, 4))}
+    b = np.stack([np.full(5, -128), np.full(5, 127), np.where(np.arange(5) % 2 == 0, -128, 127), np.zeros(5, dtype=np.int64)], axis=1)
+    yield 8, "edges", _matmul_params(5, 8, 8), {"a": _extreme_rows(8, 5)[None], "b": b[None]}
+    # Unsigned 16-bit probabilities times signed 8-bit values (P V): an all-65535 row times an
+    # all -128 column reaches the lower bound.
+    a = _ints(rng, 16, (2, 3, 7), signed=False)
+    a[0, 1] = (1 << 16) - 1
+    b = _ints(rng, 8, (2, 7, 4))
+    b[0, :, 2] = -128
+    yield 16, "pv", _matmul_params(7, 16, 8, a_signed=False), {"a": a, "b": b}
+    # 32 x 31 bits, K = 1: the product reaches 2^61, a 63-bit accumulator.
+    a = np.array([[-(1 << 31)], [(1 << 31) - 1], [0], [-1]])
+    b = np.array([[-(1 << 30), (1 << 30) - 1, 1]])
+    yield 32, "extreme", _matmul_params(1, 32, 31, acc_bits=63), {"a": a, "b": b}
+    # Unsigned 2 bits times signed 2 bits, the accumulator at its proven 6 bits.
+    yield 2, "narrow", _matmul_params(3, 2, 2, a_signed=False, acc_bits=6), {"a": _ints(rng, 2, (4, 3), signed=False), "b": _ints(rng, 2, (3, 5))}
+    yield 8, "one_column", _matmul_params(1, 8, 8), {"a": np.array([[-128], [-1], [0], [127]]), "b": np.array([[-128]])}
+
+
+def matmul_exact(params: dict[str, Any], inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """``a @ b`` with Python integers."""
+    return np.asarray(np.matmul(inputs["a"].astype(object), inputs["b"].astype(object)), dtype=object)
+
+
+# ---------------------------------------------------------------------------------- requant_add
+
+
+def _add_params(scale_a: Any, scale_b: Any, scale_out: float, out_bits: int, a_bits: int, b_bits: int, signed: bool = True) -> dict[str, Any]:
+    return {"scale_a": scale_a, "scale_b": scale_b, "scale_out": scale_out, "out_bits": out_bits, "signed": signed, "a_bits": a_bits, "b_bits": b_bits}
+
+
+def requant_add_specs() -> Iterator[Spec]:
+    rng = np.random.default_rng(_seed("requant_add"))
+    c = 12
+    scale_a = 2e-5 * np.exp(rng.uniform(-1.0, 1.0, c))
+    a = np.clip(np.round(rng.normal(0, 2e5, (4, c))), -(1 << 31), (1 << 31) - 1).astype(np.int64)
+    a[0, 0], a[-1, -1] = -(1 << 31), (1 << 31) - 1
+    yield 16, "realistic", _add_params(scale_a, 4e-3, 5e-3, 16, 32, 16), {"a": a, "b": _ints(rng, 16, (4, c))}
+    # Ratio 4 on a saturates branch a at 32 bits; ratio 1 on 32-bit b; both ends of the 8-bit sum.
+    lo, hi = _range(32)
+    a = np.array([[hi, lo, hi, lo, 40, -40], [hi, 0, 100, -100, 31, -32], [1, -1, 0, 0, 20, -20]])
+    b = np.array([[lo + 1, hi, hi, lo, 0, 0], [-5, 7, -300, 300, 3, -1], [hi, lo, 1, -1, 0, 1]])
+    yield 8, "edges", _add_params(4.0, 1.0, 1.0, 8, 32, 32), {"a": a, "b": b}
+    # Ratio 1/2 on both branches: every odd input is a tie, each rounded to even on its own.
+    a = np.arange(-20, 21, dtype=np.int64)[None]
+    yield 8, "ties", _add_params(0.5, 0.5, 1.0, 8, 8, 8), {"a": a, "b": np.roll(a, 7, axis=1)}
+    # b of shape (3, 1) broadcast over a (2, 3, 4), per-channel scales on b.
+    b_scale = np.array([1e-3, 2e-3, 5e-4, 3e-3])
+    yield 16, "broadcast", _add_params(1e-4, b_scale, 2e-3, 16, 32, 16), {"a": _ints(rng, 32, (2, 3, 4)), "b": _ints(rng, 16, (3, 1))}
+    # The narrowest: 2-bit inputs, an unsigned 2-bit output saturating at both ends.
+    pairs = np.arange(-2, 2, dtype=np.int64)
+    a, b = np.meshgrid(pairs, pairs)        # every pair of 2-bit values, ya = a, yb = 3 b
+    yield 2, "narrow", _add_params(1.0, 3.0, 1.0, 2, 2, 2, signed=False), {"a": a, "b": b}
+    # The widest: 32-bit everything, a ratio of 2^20 on a: branches and the 33-bit sum saturate.
+    yield 32, "wide", _add_params(1.0, 1.0, 2.0**-20, 32, 32, 32), {"a": _ints(rng, 32, (3, 5)), "b": _ints(rng, 32, (3, 5))}
+    yield 16, "one_column", _add_params(np.array([3e-4]), 2e-3, 4e-3, 16, 32, 16), {"a": np.array([[-(1 << 31)], [-1], [0], [12345], [(1 << 31) - 1]]), "b": np.array([[-300], [7], [0], [-(1 << 15)], [(1 << 15) - 1]])}
+
+
+def _rne(p: int, c: int) -> int:
+    """``p / 2^c`` rounded half to even (``round`` of a Fraction)."""
+    return round(Fraction(p, 1 << c))
+
+
+def _sat(v: int, bits: int, signed: bool = True) -> int:
+    lo, hi = _range(bits, signed)
+    return min(max(v, lo), hi)
+
+
+def requant_add_exact(config: dict[str, Any], inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Both branches rounded and saturated to 32 bits on their own, summed, saturated."""
+    a = inputs["a"]
+    b = np.broadcast_to(inputs["b"], a.shape)
+    cols = a.shape[-1]
+    const = {k: np.broadcast_to(np.asarray(config[k], dtype=object), (cols,)) for k in ("m_a", "c_a", "m_b", "c_b")}
+    out = np.empty(a.shape, dtype=object)
+    for index in np.ndindex(a.shape):
+        j = index[-1]
+        ya = _sat(_rne(int(a[index]) * int(const["m_a"][j]), int(const["c_a"][j])), 32)
+        yb = _sat(_rne(int(b[index]) * int(const["m_b"][j]), int(const["c_b"][j])), 32)
+        out[index] = _sat(ya + yb, config["out_bits"], bool(config["signed"]))
+    return out
+
+
+# ---------------------------------------------------------------------------------- registry
+
+#: Op -> its case specs.
+SPECS: dict[str, Callable[[], Iterator[Spec]]] = {"gemm": gemm_specs, "matmul": matmul_specs, "requant_add": requant_add_specs}
+
+
+def exact_output(op: str, params: dict[str, Any], inputs: Inputs) -> np.ndarray:
+    """The op's output with Python integers, as an object array (no overflow possible)."""
+    if op == "gemm":
+        return gemm_exact(params, np.asarray(inputs))
+    if op == "matmul":
+        return matmul_exact(params, inputs)  # type: ignore[arg-type]
+    if op == "requant_add":
+        return requant_add_exact(ops.make(op, **params).config, inputs)  # type: ignore[arg-type]
+    raise ValueError(f"op {op!r} has no exact reference here; ops: {', '.join(SPECS)}")
