@@ -13,8 +13,9 @@ its op, directory, output shape and width, scales, and for every input its sourc
     the input file is the producer's output file, element for element;
 ``{"from": "layer", "producers": [...], "map": "gather", "wiring": "wiring/<layer>.<input>.npz"}``
     element ``j`` of the input is element ``element[j]`` of producer ``producer[j]``'s output
-    (the npz holds int64 arrays ``element`` and, with several producers, ``producer``: an
-    index into ``producers``). This is how the head split, ``k^T``, the merge of the heads,
+    (the npz holds int64 arrays ``element`` and, with several producers or constants,
+    ``producer``: an index into ``producers``, or ``-1`` where the wiring writes the constant
+    ``element[j]``, as Swin's shifted-window mask does). This is how the head split, ``k^T``, the merge of the heads,
     the concatenation of the class token and the class-token slice reach the next layer;
 ``{"from": "image"}``, ``{"from": "parameter"}``, ``{"from": "real"}``
     a real input: the image, a model parameter, another real tensor;
@@ -145,8 +146,8 @@ def _source(entry: dict[str, Any], directory: Path, size: int) -> Source:
     element, producer = arrays.get("element"), arrays.get("producer")
     if element is None or element.size != size or (producer is None) != (len(producers) == 1) or (producer is not None and producer.size != size):
         raise ValueError(f"{entry['wiring']}: expected {size} elements in 'element'" + (" and 'producer'" if len(producers) > 1 else ""))
-    if producer is not None and (producer.min() < 0 or producer.max() >= len(producers)):
-        raise ValueError(f"{entry['wiring']}: 'producer' indexes {len(producers)} producers")
+    if producer is not None and (producer.min() < -1 or producer.max() >= len(producers)):
+        raise ValueError(f"{entry['wiring']}: 'producer' holds -1 (a constant) or an index of the {len(producers)} producers")
     return Source("layer", producers, False, producer, element)
 
 
@@ -199,8 +200,9 @@ def chain_problems(directory: Path, layers: list[dict[str, Any]]) -> dict[str, l
             bad = np.flatnonzero(expected != values)
             if bad.size:
                 j = int(bad[0])
-                producer = source.producers[0 if source.producer is None else int(source.producer[j])]
+                index = 0 if source.producer is None else int(source.producer[j])
+                producer = "the constant of the map" if index < 0 else source.producers[index]
                 problems.setdefault(name, []).append(
-                    f"{where} differs from the output of its producer {producer} in {bad.size} elements; first at element {j}: input {int(values[j])}, producer gives {int(expected[j])}"
+                    f"{where} differs from {'the output of its producer ' if index >= 0 else ''}{producer} in {bad.size} elements; first at element {j}: input {int(values[j])}, producer gives {int(expected[j])}"
                 )
     return problems

@@ -18,13 +18,19 @@ An input is one of:
 
 - ``layer``: copied from earlier layers' outputs, element by element (``identity`` when it
   is one producer's whole output in its own order, however reshaped; otherwise a gather
-  map: producer and element per input element);
+  map: producer and element per input element). Elements the wiring sets to a constant
+  (Swin's shifted-window mask writes the softmax input's minimum) arrive as that value in
+  both runs: the map marks them with producer ``-1`` and holds the constant as their element;
 - ``image``: the model's input images (the real input of the image quantizer);
 - ``parameter``: a model parameter (the class token, the position embedding);
 - ``real``: another real tensor the model computes in float (a relative-position bias; an
   activation a method keeps in float);
 - ``unchained``: integers that are not plain copies of earlier outputs (e.g. the wiring
   saturated or summed them between two ops); :attr:`Source.why` says which.
+
+The replay sees what the wiring does to the codes, not why: wiring that leaves every code as
+it is (adding zero) is a copy, and one that writes the same value in both runs a constant;
+either way the recorded values agree with the map, which is what the chain check proves.
 
 Codes stay below ``2^53`` (at most ``2^13`` layers, ``2^40`` elements each), so they survive
 the wiring's exact round trips through float64 (the patch unfold).
@@ -56,9 +62,11 @@ class Source:
     producers: list[str] = field(default_factory=list)
     #: ``True`` when the input is the single producer's whole output in its element order.
     identity: bool = False
-    #: Per input element (flat): index into :attr:`producers`; ``None`` with one producer.
+    #: Per input element (flat): index into :attr:`producers`, or ``-1`` for a constant;
+    #: ``None`` with one producer and no constant.
     producer: np.ndarray | None = None
-    #: Per input element (flat): the producer's element (flat); ``None`` for ``identity``.
+    #: Per input element (flat): the producer's element (flat), or the constant's value;
+    #: ``None`` for ``identity``.
     element: np.ndarray | None = None
     why: str = ""
 
@@ -69,7 +77,7 @@ class Source:
             return flats[0].astype(np.int64)
         if self.producer is None:
             return flats[0][self.element].astype(np.int64)
-        out = np.empty(self.element.size, dtype=np.int64)
+        out = np.where(self.producer == -1, self.element, 0).astype(np.int64)
         for i, flat in enumerate(flats):
             where = self.producer == i
             out[where] = flat[self.element[where]]
@@ -128,17 +136,19 @@ class _SourceTracer:
             return Source("parameter") if isinstance(t, torch.nn.Parameter) else Source("real")
         codes = t.detach().reshape(-1).numpy().astype(np.int64)
         layer_ids = codes >> CODE_SHIFT
-        elements = codes & ((1 << CODE_SHIFT) - 1)
+        constant = codes < (1 << CODE_SHIFT)  # the wiring wrote a value, not a copy (negatives too)
+        elements = np.where(constant, codes, codes & ((1 << CODE_SHIFT) - 1))
         sizes = np.array([0] + [lay.output.size for lay in self.layers[: self.index]], dtype=np.int64)
-        valid = (layer_ids >= 1) & (layer_ids <= self.index)
-        if not valid.all() or np.any(elements >= sizes[np.where(valid, layer_ids, 0)]):
+        valid = constant | ((layer_ids >= 1) & (layer_ids <= self.index))
+        if not valid.all() or np.any(~constant & (elements >= sizes[np.where(valid & ~constant, layer_ids, 0)])) or constant.all():
             return Source("unchained", why="some elements are not copies of earlier layers' outputs (the wiring computed them)")
-        ids, first = np.unique(layer_ids, return_index=True)
+        ids, first = np.unique(layer_ids[~constant], return_index=True)
         order = ids[np.argsort(first)]
         producers = [self.layers[i - 1].name for i in order.tolist()]
-        position = {int(i): p for p, i in enumerate(order.tolist())}
-        producer = None if len(order) == 1 else np.vectorize(position.__getitem__, otypes=[np.int64])(layer_ids)
-        identity = bool(len(order) == 1 and elements.size == sizes[order[0]] and np.array_equal(elements, np.arange(elements.size)))
+        lookup = np.full(self.index + 1, -1, dtype=np.int64)
+        lookup[order] = np.arange(order.size)
+        producer = None if order.size == 1 and not constant.any() else np.where(constant, -1, lookup[np.where(constant, 0, layer_ids)])
+        identity = bool(producer is None and elements.size == sizes[order[0]] and np.array_equal(elements, np.arange(elements.size)))
         source = Source("layer", producers, identity, producer, None if identity else elements)
         values = layer.inputs[input_name].reshape(-1)
         if not np.array_equal(source.gather({p: self.by_name[p].output for p in producers}), values):

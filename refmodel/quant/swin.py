@@ -15,15 +15,18 @@ Cyclic shifts, window partitions and patch merging are permutations of the integ
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
+from refmodel import ops
 from refmodel.quant.act import QuantAct
 from refmodel.quant.base import QuantModel
 from refmodel.quant.blocks import QuantAttention, QuantMlp
 from refmodel.quant.exact import quantize
 from refmodel.quant.linear import QuantLinear
 from refmodel.quant.observer import symmetric_scale
+from refmodel.quant.opcall import run
 from refmodel.quant.qtensor import QTensor
 from refmodel.quant.slots import RESIDUAL_BITS, SWIN_SOFTMAX_OUT_BITS, LayerNormSlot, Slot
 
@@ -192,10 +195,17 @@ class QuantSwin(QuantModel):
                 x16 = self.merges[str(i)](x16)
             for blk in blocks:
                 x16 = blk(x16)
-        h = self.norm(x16)
-        tokens = h.q.shape[1] * h.q.shape[2]
-        summed = QTensor(h.q.sum(dim=(1, 2)), h.scale / tokens, 32)
+        logits = self.head(self.pool_act.from_int(self.pool(self.norm(x16))))
+        return logits.value()
+
+    def pool(self, h: QTensor) -> QTensor:
+        """The average of the final tokens as an exact sum: op ``gemm`` over the ``T`` tokens
+        of each channel with weights all one, scale ``s_h * (1 / T)``, ``[B, C]``."""
+        B, H, W, C = h.q.shape
+        tokens = H * W
+        kernel = ops.make("gemm", weight=np.ones((1, tokens), dtype=np.int64), scale_in=float(h.scale), scale_w=[1.0 / tokens], in_bits=h.bits, w_bits=2)
+        acc = run(kernel, "head.pool", q=h.q.reshape(B, tokens, C).transpose(1, 2)).reshape(B, C)
+        summed = QTensor(acc, torch.as_tensor(float(kernel.scale_out[0]), dtype=torch.float64), kernel.out_spec.bits)
         if h.shadow is not None:
             summed.shadow = h.shadow.mean(dim=(1, 2))
-        logits = self.head(self.pool_act.from_int(summed))
-        return logits.value()
+        return summed
