@@ -86,6 +86,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--vector-images", type=int, default=1, metavar="K", help="with --out and --layers all: the complete tensors of the first K calibration images in every layer set (default 1)")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help=f"with --layers slots: rows of vectors exported per slot (default {DEFAULT_MAX_ROWS})")
+    parser.add_argument(
+        "--engine-batches", type=int, default=pipeline.ENGINE_BATCHES, metavar="N",
+        help=f"compare every layer of the Numba engine with the PyTorch path on the first N batches of {BATCH_SIZE} calibration images, 0 = all of them "
+        f"(default {pipeline.ENGINE_BATCHES}; the other batches check the slots only)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of synthetic weights and images (default 0)")
     parser.add_argument("--plan-search", action="store_true", help="search a plan by the logits SQNR on the calibration images, starting from the dSQNR plan (refmodel.search)")
     parser.add_argument(
@@ -118,6 +123,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--workers must be at least 0, got {args.workers}")
     if args.max_rows < 1:
         raise UsageError(f"--max-rows must be at least 1, got {args.max_rows}")
+    if args.engine_batches < 0:
+        raise UsageError(f"--engine-batches must be at least 0 (0 = every batch), got {args.engine_batches}")
     if not 1 <= args.vector_images <= args.calib_images:
         raise UsageError(f"--vector-images must be between 1 and --calib-images ({args.calib_images}), got {args.vector_images}")
     with cli.bad_input():
@@ -273,7 +280,8 @@ def measure(args: argparse.Namespace, inputs: Inputs, timer: Timer, capture: vec
         timer.lap("plan search")
     frozen = inputs.frozen if inputs.frozen is not None and plan == inputs.plan else None
     engine = layers.Engine()
-    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture, frozen, engine)
+    engine_batches = args.engine_batches or math.ceil(images.shape[0] / BATCH_SIZE)
+    mixed_logits, checker, mixed_model = pipeline.run_mixed(model, plan, args.bits, images, BATCH_SIZE, progress, capture, frozen, engine, engine_batches)
     timer.lap("calibrate and run mixed model")
     timer.seconds["Numba check (inside mixed run)"] = checker.seconds
     timer.seconds["Numba engine (inside mixed run)"] = engine.seconds

@@ -151,3 +151,24 @@ def test_eval_accuracy_of_the_float_model_equals_an_independent_count(tmp_path, 
 
 def test_eval_without_a_directory_is_for_digits_only():
     assert "--eval needs a labelled ImageFolder DIR for deit_t" in _fails("deit_t", "--eval")
+
+
+def test_engine_batches_zero_compares_every_batch(monkeypatch, capsys):
+    from refmodel import layers
+
+    calls = []
+    real_run = layers.Engine.run
+
+    def counting_run(self, qmodel, batch, pytorch=None):
+        calls.append(batch.shape[0])
+        return real_run(self, qmodel, batch, pytorch)
+
+    monkeypatch.setattr(layers.Engine, "run", counting_run)
+    code, lines = _run(capsys, "digits", "--methods", "ivit", "--calib-images", "12", "--engine-batches", "0")
+    assert code == 0 and calls == [8, 4], calls  # both batches of 8 and 4 images, every layer
+    assert lines[-2].startswith("bit-exact layers: ")
+
+
+def test_negative_engine_batches_is_one_line(capsys):
+    assert sim.main(["digits", "--engine-batches", "-1"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --engine-batches must be at least 0 (0 = every batch), got -1"
