@@ -3,7 +3,6 @@ check (on the small digits ViT, so the whole export stays cheap)."""
 
 from __future__ import annotations
 
-import filecmp
 import json
 import shutil
 import subprocess
@@ -88,17 +87,14 @@ def test_the_graph_maps_equal_the_model_wiring(exported):
     assert entry["inputs"]["a"]["map"] == "gather" and entry["inputs"]["a"]["producers"] == ["blocks.0.attn.qkv_act"]
 
 
-def test_same_command_twice_gives_identical_directories(exported, tmp_path):
-    again = tmp_path / "again"  # the plan that ran: no uniform model is measured again
-    assert sim.main([*ARGS, "--plan", str(exported / "plan.json"), "--out", str(again)]) == 0
-    report = "report.txt"  # holds timings
-
-    def same(c: filecmp.dircmp) -> bool:
-        files = [f for f in c.common_files if f != report]
-        _, mismatch, errors = filecmp.cmpfiles(c.left, c.right, files, shallow=False)
-        return not (c.left_only or c.right_only or mismatch or errors) and all(same(s) for s in c.subdirs.values())
-
-    assert same(filecmp.dircmp(exported, again))
+def test_rerun_reproduces_every_file_byte_for_byte(exported):
+    """``vectors check --rerun`` reruns the recorded command (the plan that ran, the same
+    images) and compares every file: the export is byte-identical across runs."""
+    proc = subprocess.run([sys.executable, "-m", "refmodel.vectors", "check", str(exported), "--rerun"], capture_output=True, text=True, timeout=600)
+    lines = proc.stdout.rstrip().splitlines()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert lines[-2].startswith("rerun: python -m refmodel.sim digits --bits 8 --seed 0 --calib-images 8 --layers all --vector-images 2 --plan ")
+    assert lines[-2].endswith(": 0 file(s) differ from the export (report.txt not compared)")
 
 
 def _forge_input(export: Path, layer: str) -> None:
