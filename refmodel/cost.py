@@ -154,6 +154,13 @@ CONFIGS: dict[str, CostConfig] = {
         192,
         "32 + 16 -> 16 bits, residual join",
     ),
+    # I-BERT GELU's 49-bit output requantised to the next 8-bit activation (fc2's input): 768
+    # channels per row, shifts around 62.
+    "requant_wide": CostConfig(
+        lambda c: ops.make("requant_wide", scale_in=np.full(c, 1e-12), scale_out=0.0036, out_bits=8, signed=True, in_bits=49),
+        768,
+        "49 -> 8 bits (after I-BERT GELU)",
+    ),
 }
 
 
@@ -208,6 +215,8 @@ def dut_parameters(kernel: Kernel, cols: int) -> tuple[str, dict[str, int]]:
             "K": k["depth"], "N": MATMUL_COLUMNS, "A_BITS": k["a_bits"], "A_SIGNED": k["a_signed"], "B_BITS": k["b_bits"],
             "B_SIGNED": k["b_signed"], "ACC_BITS": k["acc_bits"],
         }
+    if op == "requant_wide":
+        return "rm_requant_wide", {"IN_BITS": ib, "OUT_BITS": ob, "OUT_SIGNED": int(k["signed"]), "C_BITS": 8}
     if op == "requant_add":
         return "rm_requant_add", {"A_BITS": k["a_bits"], "B_BITS": k["b_bits"], "OUT_BITS": ob, "OUT_SIGNED": k["signed"], "C_BITS": 8}
     raise ValueError(f"op {op!r} has no RTL cost configuration; configured ops: {', '.join(sorted(CONFIGS))}")

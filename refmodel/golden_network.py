@@ -1,11 +1,13 @@
-"""Golden cases of the whole-network ops ``gemm``, ``matmul`` and ``requant_add`` (shaped
-vector sets: ``golden/<op>/w<bits>-<case>/``), and an exact reference for each.
+"""Golden cases of the whole-network ops ``gemm``, ``matmul``, ``requant_add`` (shaped vector
+sets: ``golden/<op>/w<bits>-<case>/``) and ``requant_wide``, and an exact reference for each.
 
 The cases are small (at most a few hundred MACs) and sit at the corners of each op: the
 narrowest and widest widths, a declared accumulator wider than the proof, accumulators whose
 proven range is exactly 32 or 63 bits, one column and a one-element reduction (``K = 1``),
 unsigned probabilities times signed values, leading (batch) axes, for ``requant_add`` both
-branches and the sum saturating at both ends, ties at one half and a broadcast ``b``.
+branches and the sum saturating at both ends, ties at one half and a broadcast ``b``; for
+``requant_wide`` the shifts 31 (the smallest), 32, 33, 62..64, 93 (the last not always 0) and
+94 and beyond, exact ties at each, 63-bit extremes, 2- and 32-bit outputs.
 
 :func:`exact_output` computes each op again with Python integers (numpy object arrays,
 ``fractions.Fraction`` rounded half to even), sharing nothing with the Numba kernels or
@@ -15,6 +17,7 @@ their PyTorch twins but the register values (``m``, ``c``) of the op's config;
     gemm:        ACC[..., n]    = B[n] + sum_k X[..., k] * W[n, k]
     matmul:      ACC[..., i, j] = sum_k a[..., i, k] * b[..., k, j]
     requant_add: out = sat(sat32(rne(a * m_a / 2^c_a)) + sat32(rne(b * m_b / 2^c_b)))
+    requant_wide: out = sat(rne(z * m / 2^c))
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ RULES = {
     "requant_add": (
         "out = saturate(saturate_32(rne_shift(a*m_a, c_a)) + saturate_32(rne_shift(b*m_b, c_b))); each branch rounded "
         "half to even on its exact product (D5, D6). docs/ops/requant_add.md"
+    ),
+    "requant_wide": (
+        "out = saturate(rne_shift(z*m, c)) for z up to 63 bits; round half to even on the exact product (up to 94 bits; "
+        "D5, D6). docs/ops/requant_wide.md"
     ),
 }
 
@@ -203,10 +210,66 @@ def requant_add_exact(config: dict[str, Any], inputs: dict[str, np.ndarray]) -> 
     return out
 
 
+# ---------------------------------------------------------------------------------- requant_wide
+
+
+def _wide_params(scale_in: Any, scale_out: float, out_bits: int, in_bits: int, signed: bool = True) -> dict[str, Any]:
+    return {"scale_in": scale_in, "scale_out": scale_out, "out_bits": out_bits, "signed": signed, "in_bits": in_bits}
+
+
+#: Per-channel ratios of the ``requant_wide`` edge cases and their dyadic shifts: the smallest
+#: shift (31, at 0.75 and 0.5), 32, 33, 62, 63, 64, 93 (the widest shift that can round to a
+#: non-zero value), 94 and 100 (always 0).
+WIDE_EDGE_RATIOS = (0.75, 0.5, 0.25, 0.125, 0.7 * 2.0**-31, 2.0**-33, 2.0**-34, 0.7 * 2.0**-62, 2.0**-63, 0.9 * 2.0**-64, 2.0**-70)
+
+
+def requant_wide_specs() -> Iterator[Spec]:
+    rng = np.random.default_rng(_seed("requant_wide"))
+    # I-BERT GELU's output (49 bits at realistic scales) to 8 bits: shifts around 62.
+    c = 16
+    scale_in = 1e-12 * np.exp(rng.uniform(-1.0, 1.0, c))
+    z = np.round(rng.normal(0, 0.3 / 1e-12, (6, c))).astype(np.int64)
+    z[0, 0], z[-1, -1] = -(1 << 48), (1 << 48) - 1
+    yield 8, "realistic", _wide_params(scale_in, 0.0036, 8, 49), z
+    # 63-bit extremes at every edge shift: saturation at both ends (shifts 31..33), rounding of
+    # -2^62 (exact in both splits) and 2^62 - 1 at 93, zeros from 94 on.
+    ratios = np.array(WIDE_EDGE_RATIOS)
+    rows = _extreme_rows(63, len(ratios))
+    rows = np.concatenate([rows, np.full((1, len(ratios)), -1), np.full((1, len(ratios)), 1), _ints(rng, 63, (3, len(ratios)))])
+    yield 8, "edges", _wide_params(ratios, 1.0, 8, 63), rows
+    # Exact ties: ratio 2^-k has m = 2^30 and c = 30 + k, so z = t * 2^(k-1) is t / 2: every
+    # odd t is a tie, rounded to even. Shifts 31, 32, 33, 62, 63, 64, 80, 89 (the last at the
+    # top of the 63-bit range: 5 * 2^58 < 2^62).
+    ks = np.array([1, 2, 3, 32, 33, 34, 50, 59])
+    t = np.arange(-5, 6, dtype=np.int64)[:, None]
+    yield 8, "ties", _wide_params(2.0 ** -ks.astype(float), 1.0, 8, 63), t * (np.int64(1) << (ks - 1))
+    # A 32-bit output: 63-bit inputs at shift 31 (ratio 0.6) saturate it; unsigned.
+    yield 32, "wide_out", _wide_params(np.array([0.6, 2.0**-20, 2.0**-31]), 1.0, 32, 63, signed=False), _ints(rng, 63, (5, 3))
+    # The narrowest: a 2-bit input (z in [-2, 1]) at ratios 0.75 and 0.5 to a signed 2-bit output.
+    yield 2, "narrow", _wide_params(np.array([0.75, 0.5, 0.25]), 1.0, 2, 2), np.array([[-2, -2, -2], [-1, -1, -1], [0, 0, 0], [1, 1, 1]])
+    # A 33-bit input (the high part one bit wide) at 16 bits, random.
+    yield 16, "random", _wide_params(3e-6, 1e-3, 16, 33), _ints(rng, 33, (4, 8))
+    yield 8, "one_column", _wide_params(np.array([1e-12]), 0.0036, 8, 49), np.array([[-(1 << 48)], [-1], [0], [123456789012], [(1 << 48) - 1]])
+
+
+def requant_wide_exact(config: dict[str, Any], z: np.ndarray) -> np.ndarray:
+    """``saturate(round_half_even(z * m / 2^c))`` with Python integers and Fractions."""
+    cols = z.shape[-1]
+    m = np.broadcast_to(np.asarray(config["m"], dtype=object), (cols,))
+    c = np.broadcast_to(np.asarray(config["c"], dtype=object), (cols,))
+    out = np.empty(z.shape, dtype=object)
+    for index in np.ndindex(z.shape):
+        j = index[-1]
+        out[index] = _sat(_rne(int(z[index]) * int(m[j]), int(c[j])), config["out_bits"], bool(config["signed"]))
+    return out
+
+
 # ---------------------------------------------------------------------------------- registry
 
 #: Op -> its case specs.
-SPECS: dict[str, Callable[[], Iterator[Spec]]] = {"gemm": gemm_specs, "matmul": matmul_specs, "requant_add": requant_add_specs}
+SPECS: dict[str, Callable[[], Iterator[Spec]]] = {
+    "gemm": gemm_specs, "matmul": matmul_specs, "requant_add": requant_add_specs, "requant_wide": requant_wide_specs,
+}
 
 
 def exact_output(op: str, params: dict[str, Any], inputs: Inputs) -> np.ndarray:
@@ -217,4 +280,6 @@ def exact_output(op: str, params: dict[str, Any], inputs: Inputs) -> np.ndarray:
         return matmul_exact(params, inputs)  # type: ignore[arg-type]
     if op == "requant_add":
         return requant_add_exact(ops.make(op, **params).config, inputs)  # type: ignore[arg-type]
+    if op == "requant_wide":
+        return requant_wide_exact(ops.make(op, **params).config, np.asarray(inputs))
     raise ValueError(f"op {op!r} has no exact reference here; ops: {', '.join(SPECS)}")

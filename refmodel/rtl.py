@@ -58,6 +58,7 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "gemm": ("rm_gemm.v", "rm_dot.v"),
     "matmul": ("rm_matmul.v", "rm_dot.v"),
     "requant_add": ("rm_requant_add.v", "rm_requant.v"),
+    "requant_wide": ("rm_requant_wide.v",),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 #: Ops whose sets the testbench drives through its shaped path (one stream per input), where

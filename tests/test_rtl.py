@@ -202,6 +202,8 @@ def test_rtl_matches_every_edge_set(tmp_path, case):
     "op, case, index, bit",
     [
         ("requant", "w8-realistic", 137, 7),     # the sign bit: expected value changes sign
+        ("requant_wide", "w8-realistic", 37, 7),  # the sign bit; a 49-bit input
+        ("requant_wide", "w8-edges", 80, 0),      # a 63-bit input
         ("ivit.softmax", "w8-realistic", 600, 0),
         ("ibert.softmax", "w8-realistic", 600, 0),
         ("fqvit.softmax", "w8-random", 100, 0),

@@ -369,6 +369,8 @@ module rm_tb;
     // ---------------------------------------------------------------- DUT, per op
 `ifdef RM_OP_REQUANT
     `include "rm_dut_requant.svh"
+`elsif RM_OP_REQUANT_WIDE
+    `include "rm_dut_requant_wide.svh"
 `elsif RM_OP_IVIT_SOFTMAX
     `include "rm_dut_ivit_softmax.svh"
 `elsif RM_OP_IBERT_SOFTMAX
