@@ -1,5 +1,6 @@
-"""Golden cases of the whole-network ops ``gemm``, ``matmul``, ``requant_add`` (shaped vector
-sets: ``golden/<op>/w<bits>-<case>/``) and ``requant_wide``, and an exact reference for each.
+"""Golden cases of the whole-network ops ``gemm``, ``matmul``, ``requant_add``, ``fqvit.attend``
+(shaped vector sets: ``golden/<op>/w<bits>-<case>/``) and ``requant_wide``, and an exact
+reference for each.
 
 The cases are small (at most a few hundred MACs) and sit at the corners of each op: the
 narrowest and widest widths, a declared accumulator wider than the proof, accumulators whose
@@ -7,7 +8,10 @@ proven range is exactly 32 or 63 bits, one column and a one-element reduction (`
 unsigned probabilities times signed values, leading (batch) axes, for ``requant_add`` both
 branches and the sum saturating at both ends, ties at one half and a broadcast ``b``; for
 ``requant_wide`` the shifts 31 (the smallest), 32, 33, 62..64, 93 (the last not always 0) and
-94 and beyond, exact ties at each, 63-bit extremes, 2- and 32-bit outputs.
+94 and beyond, exact ties at each, 63-bit extremes, 2- and 32-bit outputs; for
+``fqvit.attend`` codes 0 (the whole ``v << F``), up to ``F``, past ``F``, at and past the
+width of ``v << F`` (the sign alone), the zero code, ``F = 0``, 2- and 16-bit codes, 32-bit
+``v`` with a 63-bit accumulator, the proven bound reached, one column and ``K = 1``.
 
 :func:`exact_output` computes each op again with Python integers (numpy object arrays,
 ``fractions.Fraction`` rounded half to even), sharing nothing with the Numba kernels or
@@ -18,6 +22,7 @@ their PyTorch twins but the register values (``m``, ``c``) of the op's config;
     matmul:      ACC[..., i, j] = sum_k a[..., i, k] * b[..., k, j]
     requant_add: out = sat(sat32(rne(a * m_a / 2^c_a)) + sat32(rne(b * m_b / 2^c_b)))
     requant_wide: out = sat(rne(z * m / 2^c))
+    fqvit.attend: ACC[..., i, d] = sum_{j: code_ij != zero} floor(v[..., j, d] * 2^F / 2^code_ij)
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ RULES = {
     "requant_add": (
         "out = saturate(saturate_32(rne_shift(a*m_a, c_a)) + saturate_32(rne_shift(b*m_b, c_b))); each branch rounded "
         "half to even on its exact product (D5, D6). docs/ops/requant_add.md"
+    ),
+    "fqvit.attend": (
+        "ACC[..., i, d] = sum over j with code_ij != 2^code_bits - 1 of (v_jd << F) >> code_ij, arithmetic (floor) "
+        "shifts, exact at acc_bits (D10, D11, D12). docs/ops/fqvit.attend.md"
     ),
     "requant_wide": (
         "out = saturate(rne_shift(z*m, c)) for z up to 63 bits; round half to even on the exact product (up to 94 bits; "
@@ -264,11 +273,68 @@ def requant_wide_exact(config: dict[str, Any], z: np.ndarray) -> np.ndarray:
     return out
 
 
+# ---------------------------------------------------------------------------------- fqvit.attend
+
+
+def _attend_params(depth: int, code_bits: int, v_bits: int, frac_bits: int, acc_bits: int | None = None) -> dict[str, Any]:
+    params = {"scale_v": 0.02, "depth": depth, "code_bits": code_bits, "v_bits": v_bits, "frac_bits": frac_bits}
+    return params if acc_bits is None else {**params, "acc_bits": acc_bits}
+
+
+def fqvit_attend_specs() -> Iterator[Spec]:
+    rng = np.random.default_rng(_seed("fqvit.attend"))
+    # Uniform 6-bit codes (63, the zero code, included) times uniform 8-bit v, two batches.
+    codes = rng.integers(0, 64, (2, 3, 7))
+    codes[0, 0, :2] = 63
+    yield 6, "random", _attend_params(7, 6, 8, 16), {"codes": codes, "v": _ints(rng, 8, (2, 7, 4))}
+    # Softmax-like codes (mostly small, a few zero-probability tokens) over 17 tokens.
+    codes = np.minimum(rng.geometric(0.35, (17, 17)) - 1, 63)
+    codes[rng.random((17, 17)) < 0.1] = 63
+    v = np.clip(np.round(rng.normal(0, 30, (17, 8))), -128, 127).astype(np.int64)
+    yield 6, "realistic", _attend_params(17, 6, 8, 16), {"codes": codes, "v": v}
+    # 8-bit codes: all 0 against all -128 / all 127 reach both proven bounds; codes F - 1, F,
+    # F + 1, 22 and 23 (v << F is 24 bits: from 23 on the sign alone), 62, 63, 64 and 254 (past
+    # int64 shifts), 255 (zero).
+    k = 10
+    code_rows = np.array([
+        np.zeros(k), [0, 15, 16, 17, 22, 23, 62, 63, 64, 254], [254] * k, [255] * k, [255, 0, 255, 1, 255, 2, 255, 3, 255, 4],
+    ], dtype=np.int64)
+    v = np.stack([np.full(k, -128), np.full(k, 127), np.where(np.arange(k) % 2 == 0, -128, 127), np.arange(k) - 5, -np.ones(k, dtype=np.int64)], axis=1)
+    yield 8, "edges", _attend_params(k, 8, 8, 16), {"codes": code_rows, "v": v}
+    # The widest: 16-bit codes, 32-bit v, F = 30 (v << F is 62 bits), K = 2: a 63-bit accumulator.
+    codes = np.array([[0, 0], [1, 30], [31, 32], [60, 61], [62, 63], [1000, 65534], [65535, 0], [65535, 65535]])
+    v = np.array([[-(1 << 31), (1 << 31) - 1, -1, 1, 12345], [-(1 << 31), (1 << 31) - 1, 1, -1, -54321]])
+    yield 16, "wide", _attend_params(2, 16, 32, 30, acc_bits=63), {"codes": codes, "v": v}
+    # The narrowest: 2-bit codes (3 is zero), 2-bit v, F = 0: every term floor(v / 2^code); the
+    # accumulator at its proven 4 bits.
+    codes = np.array(np.meshgrid(*[np.arange(4)] * 3)).reshape(3, -1).T
+    yield 2, "narrow", _attend_params(3, 2, 2, 0, acc_bits=4), {"codes": codes, "v": _ints(rng, 2, (3, 5))}
+    yield 6, "one_column", _attend_params(4, 6, 8, 16), {"codes": np.array([[0, 0, 0, 0], [63, 63, 63, 63], [1, 17, 24, 62], [5, 63, 0, 30]]), "v": np.array([[-128], [127], [-1], [3]])}
+    yield 6, "k1", _attend_params(1, 6, 8, 16), {"codes": np.array([[0], [16], [23], [63]]), "v": np.array([[-128, 127, -1, 0, 1]])}
+
+
+def fqvit_attend_exact(config: dict[str, Any], inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Each term the floor of ``v * 2^F / 2^code`` (Python integers), the zero code skipped."""
+    codes, v = inputs["codes"], inputs["v"]
+    f, zero = int(config["frac_bits"]), int(config["zero_code"])
+    out = np.empty(codes.shape[:-1] + v.shape[-1:], dtype=object)
+    for index in np.ndindex(out.shape):
+        lead, i, d = index[:-2], index[-2], index[-1]
+        total = 0
+        for j in range(codes.shape[-1]):
+            code = int(codes[lead + (i, j)])
+            if code != zero:
+                total += (int(v[lead + (j, d)]) * 2**f) // 2**code
+        out[index] = total
+    return out
+
+
 # ---------------------------------------------------------------------------------- registry
 
 #: Op -> its case specs.
 SPECS: dict[str, Callable[[], Iterator[Spec]]] = {
     "gemm": gemm_specs, "matmul": matmul_specs, "requant_add": requant_add_specs, "requant_wide": requant_wide_specs,
+    "fqvit.attend": fqvit_attend_specs,
 }
 
 
@@ -280,6 +346,8 @@ def exact_output(op: str, params: dict[str, Any], inputs: Inputs) -> np.ndarray:
         return matmul_exact(params, inputs)  # type: ignore[arg-type]
     if op == "requant_add":
         return requant_add_exact(ops.make(op, **params).config, inputs)  # type: ignore[arg-type]
+    if op == "fqvit.attend":
+        return fqvit_attend_exact(ops.make(op, **params).config, inputs)  # type: ignore[arg-type]
     if op == "requant_wide":
         return requant_wide_exact(ops.make(op, **params).config, np.asarray(inputs))
     raise ValueError(f"op {op!r} has no exact reference here; ops: {', '.join(SPECS)}")

@@ -59,11 +59,12 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "matmul": ("rm_matmul.v", "rm_dot.v"),
     "requant_add": ("rm_requant_add.v", "rm_requant.v"),
     "requant_wide": ("rm_requant_wide.v",),
+    "fqvit.attend": ("rm_fqvit_attend.v",),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 #: Ops whose sets the testbench drives through its shaped path (one stream per input), where
 #: ``max_rows`` applies; a ``gemm`` set with ``N == K`` is written unshaped but runs there too.
-SHAPED_OPS = ("gemm", "matmul", "requant_add")
+SHAPED_OPS = ("gemm", "matmul", "requant_add", "fqvit.attend")
 
 INSTALL_HINT = "install Icarus Verilog: apt-get install -y iverilog"
 
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", "-j", type=int, default=1, help="sets simulated in parallel (default 1)")
     parser.add_argument(
         "--max-rows", type=int, default=None, metavar="R",
-        help="simulate only the first R output rows of each shaped set (gemm, matmul, requant_add: a model's layers can be "
+        help="simulate only the first R output rows of each shaped set (gemm, matmul, requant_add, fqvit.attend: a model's layers can be "
         "millions of MACs); the line of a cut set says so (default: every row)",
     )
     parser.add_argument("--show", type=int, default=0, metavar="K", help="also print the first K mismatch lines of a failing set (default 0)")

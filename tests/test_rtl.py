@@ -332,8 +332,10 @@ def test_every_slot_of_the_default_deit_t_export_passes_its_rtl(tmp_path, capsys
 def _network_sets(root: Path) -> list[Path]:
     """Shaped sets past the golden cases: a long, odd reduction (K = 37) with N = 11, matmul
     with two leading axes and unsigned a times 16-bit b, requant_add with b broadcast over a
-    4-axis a (its shape (4, 1, 6)) and per-channel constants on both branches. Each output is
-    confirmed by the exact Python-integer reference before it is written."""
+    4-axis a (its shape (4, 1, 6)) and per-channel constants on both branches, fqvit.attend over
+    batch and head axes with 8-bit codes (shifts past int64's), 12-bit v and a declared 40-bit
+    accumulator. Each output is confirmed by the exact Python-integer reference before it is
+    written."""
     from refmodel import golden_network
 
     rng = np.random.default_rng(20261207)
@@ -346,6 +348,8 @@ def _network_sets(root: Path) -> list[Path]:
         ("matmul_2x2_batches", mm, {"a": rng.integers(0, 256, (2, 2, 3, 9)), "b": rng.integers(-(1 << 15), 1 << 15, (2, 2, 9, 5))}),
         ("requant_add_4axis", ra, {"a": rng.integers(-(1 << 31), 1 << 31, (2, 4, 3, 6)), "b": rng.integers(-(1 << 15), 1 << 15, (4, 1, 6))}),
     ]
+    attend = ops.make("fqvit.attend", scale_v=0.05, depth=13, code_bits=8, v_bits=12, frac_bits=20, acc_bits=40)
+    cases.append(("fqvit_attend_heads", attend, {"codes": rng.integers(0, 256, (2, 3, 5, 13)), "v": rng.integers(-2048, 2048, (2, 3, 13, 7))}))
     sets = []
     for name, k, x in cases:
         out = k.sim(**x) if isinstance(x, dict) else k.sim(x)
@@ -368,6 +372,8 @@ def test_rtl_matches_the_shaped_sets_past_the_golden_cases(tmp_path):
         ("gemm", "w32-extreme", 5, 62),         # the sign bit of a 63-bit accumulator
         ("matmul", "w16-pv", 13, 0),
         ("requant_add", "w16-broadcast", 9, 15),
+        ("fqvit.attend", "w6-realistic", 37, 31),  # the sign bit of the 32-bit accumulator
+        ("fqvit.attend", "w16-wide", 5, 62),       # the sign bit of a 63-bit accumulator
     ],
 )
 def test_a_flipped_bit_of_a_shaped_set_is_exactly_one_named_error(tmp_path, op, case, index, bit):
