@@ -161,6 +161,9 @@ CONFIGS: dict[str, CostConfig] = {
         197,
         f"6-bit codes x 8-bit V -> 32 bits, F = 16, P V: K = 197, N = {ATTEND_COLUMNS}",
     ),
+    # The image entering the network: reals in [-1, 1] (float64 patterns) to 8 bits, a row of
+    # DeiT-T's 224 x 224 input.
+    "quantize": CostConfig(lambda c: ops.make("quantize", scale=1 / 127, bits=8, signed=True), 224, "float64 -> 8 bits, image rows"),
     # I-BERT GELU's 49-bit output requantised to the next 8-bit activation (fc2's input): 768
     # channels per row, shifts around 62.
     "requant_wide": CostConfig(
@@ -222,6 +225,8 @@ def dut_parameters(kernel: Kernel, cols: int) -> tuple[str, dict[str, int]]:
             "K": k["depth"], "N": MATMUL_COLUMNS, "A_BITS": k["a_bits"], "A_SIGNED": k["a_signed"], "B_BITS": k["b_bits"],
             "B_SIGNED": k["b_signed"], "ACC_BITS": k["acc_bits"],
         }
+    if op == "quantize":
+        return "rm_quantize", {"OUT_BITS": ob, "OUT_SIGNED": int(k["signed"]), "ZP": int(k["zero_point"])}
     if op == "fqvit.attend":
         return "rm_fqvit_attend", {
             "K": k["depth"], "N": ATTEND_COLUMNS, "CODE_BITS": k["code_bits"], "V_BITS": k["v_bits"], "F": k["frac_bits"],
@@ -338,8 +343,10 @@ def timing_inputs(kernel: Kernel, rows: int, row_length: int) -> np.ndarray | di
     """Seeded uniform inputs of ``rows`` rows of ``row_length`` for a timing run (the first
     rows of three are the same at every ``rows``): ``x``, or ``a`` and ``b`` by name
     (``matmul``'s ``b`` of ``row_length x MATMUL_COLUMNS``, one batch), or ``fqvit.attend``'s
-    ``codes`` and ``v`` (``row_length x ATTEND_COLUMNS``)."""
+    ``codes`` and ``v`` (``row_length x ATTEND_COLUMNS``), or ``quantize``'s reals in [-1, 1]."""
     rng = np.random.default_rng(0)
+    if kernel.name == "quantize":   # a real input
+        return rng.uniform(-1.0, 1.0, (3, row_length))[:rows]
     if len(kernel.inputs) < 2:
         return _uniform(rng, kernel.in_spec, (3, row_length))[:rows]
     if kernel.name == "fqvit.attend":

@@ -1,6 +1,6 @@
-"""Golden cases of the whole-network ops ``gemm``, ``matmul``, ``requant_add``, ``fqvit.attend``
-(shaped vector sets: ``golden/<op>/w<bits>-<case>/``) and ``requant_wide``, and an exact
-reference for each.
+"""Golden cases of the whole-network ops ``gemm``, ``matmul``, ``requant_add``, ``fqvit.attend``,
+``quantize`` (shaped vector sets: ``golden/<op>/w<bits>-<case>/``) and ``requant_wide``, and an
+exact reference for each.
 
 The cases are small (at most a few hundred MACs) and sit at the corners of each op: the
 narrowest and widest widths, a declared accumulator wider than the proof, accumulators whose
@@ -11,7 +11,10 @@ branches and the sum saturating at both ends, ties at one half and a broadcast `
 94 and beyond, exact ties at each, 63-bit extremes, 2- and 32-bit outputs; for
 ``fqvit.attend`` codes 0 (the whole ``v << F``), up to ``F``, past ``F``, at and past the
 width of ``v << F`` (the sign alone), the zero code, ``F = 0``, 2- and 16-bit codes, 32-bit
-``v`` with a 63-bit accumulator, the proven bound reached, one column and ``K = 1``.
+``v`` with a 63-bit accumulator, the proven bound reached, one column and ``K = 1``; for
+``quantize`` ties of the double quotient, quotients that round across a half, subnormal,
+zero, huge and maximal inputs and scales, quotients that overflow to infinity or underflow,
+zero points at both ends of their range, 2- and 32-bit outputs and random bit patterns.
 
 :func:`exact_output` computes each op again with Python integers (numpy object arrays,
 ``fractions.Fraction`` rounded half to even), sharing nothing with the Numba kernels or
@@ -23,6 +26,7 @@ their PyTorch twins but the register values (``m``, ``c``) of the op's config;
     requant_add: out = sat(sat32(rne(a * m_a / 2^c_a)) + sat32(rne(b * m_b / 2^c_b)))
     requant_wide: out = sat(rne(z * m / 2^c))
     fqvit.attend: ACC[..., i, d] = sum_{j: code_ij != zero} floor(v[..., j, d] * 2^F / 2^code_ij)
+    quantize:     out = sat(round_half_even(Fraction(x / s)) + zp), x / s the IEEE double quotient
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ RULES = {
     "fqvit.attend": (
         "ACC[..., i, d] = sum over j with code_ij != 2^code_bits - 1 of (v_jd << F) >> code_ij, arithmetic (floor) "
         "shifts, exact at acc_bits (D10, D11, D12). docs/ops/fqvit.attend.md"
+    ),
+    "quantize": (
+        "out = saturate(round_half_even(float64(x) / float64(s)) + zero_point); the double quotient correctly rounded, "
+        "then rounded half to even (D1, D5). docs/ops/quantize.md"
     ),
     "requant_wide": (
         "out = saturate(rne_shift(z*m, c)) for z up to 63 bits; round half to even on the exact product (up to 94 bits; "
@@ -329,12 +337,82 @@ def fqvit_attend_exact(config: dict[str, Any], inputs: dict[str, np.ndarray]) ->
     return out
 
 
+# ---------------------------------------------------------------------------------- quantize
+
+_TINY = 5e-324          # the smallest subnormal
+_MAX = 1.7976931348623157e308
+
+
+def _quantize_params(scale: Any, bits: int, signed: bool = True, zero_point: int = 0) -> dict[str, Any]:
+    return {"scale": scale, "bits": bits, "signed": signed, "zero_point": zero_point}
+
+
+def _random_doubles(rng: np.random.Generator, scales: np.ndarray, rows: int) -> np.ndarray:
+    """Reals whose quotients by ``scales`` spread log-uniformly over [2^-4, 2^36] with random
+    signs and random low significand bits (the products rounded to doubles as they fall)."""
+    v = np.exp2(rng.uniform(-4, 36, (rows, scales.size))) * np.where(rng.random((rows, scales.size)) < 0.5, -1.0, 1.0)
+    bits = (v.view(np.uint64) ^ rng.integers(0, 1 << 20, v.shape, dtype=np.uint64)).view(np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        x = bits * scales
+    return np.where(np.isfinite(x), x, 1.0)
+
+
+def quantize_specs() -> Iterator[Spec]:
+    rng = np.random.default_rng(_seed("quantize"))
+    # An image normalised to [-1, 1] at the scale of 8 bits (float32 values widened).
+    x = rng.uniform(-1.0, 1.0, (4, 12)).astype(np.float32).astype(np.float64)
+    x[0, 0], x[-1, -1] = -1.0, 1.0
+    yield 8, "realistic", _quantize_params(float(np.float32(1 / 127)), 8), x
+    # Ties of the double quotient (k / 2 at scale 0.5), and quotients that are not what the real
+    # quotient is: 0.35 / 0.1 = 3.4999999999999996 (to 3), 0.25 / 0.1 = 2.5 (a tie, to 2).
+    ties = (np.arange(-20, 20, dtype=np.float64) * 0.25).reshape(4, 10)
+    yield 8, "ties", _quantize_params(0.5, 8), ties
+    yield 8, "double_rounding", _quantize_params(0.1, 8), np.array([[0.35, 0.25, -0.35, -0.25, 0.45, 0.15, 1.15, 2.675, 12.7, -12.75]])
+    # Per-channel scales at both ends of the doubles against extreme inputs: subnormal, zero,
+    # maximal; quotients that overflow to infinity (saturation) or underflow (0).
+    scales = np.array([_TINY, 3 * _TINY, 2.0**-1022, 1e-300, 0.1, 1.0, 3.0, 1e300, _MAX])
+    xs = np.array([0.0, -0.0, _TINY, -_TINY, 2.0**-1022, 1e-300, 0.3, -7.5, 1e300, -_MAX, _MAX])
+    grid = np.outer(xs, np.ones(scales.size))
+    yield 8, "edges", _quantize_params(scales, 8), np.concatenate([grid, _random_doubles(rng, scales, 4)])
+    # Zero points at both ends of their range: a 32-bit unsigned output with 2^32 and a signed
+    # one with -2^32 (quotients near 2^32 land inside).
+    near = np.array([[2.0**32, 2.0**32 - 0.5, 2.0**32 + 0.5, 2.0**32 - 2.5, -2.0**31, 2.0**33, 1.5, -1.5]])
+    yield 32, "zp_low", _quantize_params(1.0, 32, signed=True, zero_point=-(1 << 32)), near
+    yield 32, "zp_high", _quantize_params(1.0, 32, signed=False, zero_point=1 << 32), -near
+    # The narrowest: unsigned 2 bits with zero point 1.
+    yield 2, "narrow", _quantize_params(0.5, 2, signed=False, zero_point=1), np.array([[-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.25]])
+    # Random quotients over [2^-4, 2^36] at 16 bits, random per-channel scales from 2^-60 to 2^60.
+    scales = np.exp2(rng.uniform(-60, 60, 8))
+    yield 16, "random", _quantize_params(scales, 16, zero_point=-3), _random_doubles(rng, scales, 6)
+    yield 8, "one_column", _quantize_params(np.array([0.02]), 8, zero_point=5), np.array([[-3.0], [-0.01], [0.0], [0.01], [0.03], [2.55], [1e10]])
+
+
+def quantize_exact(params: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """The IEEE double quotient (Python floats), rounded half to even as a Fraction (an
+    infinite quotient saturates on its sign), plus the zero point, saturated."""
+    cols = x.shape[-1]
+    scales = np.broadcast_to(np.atleast_1d(np.asarray(params["scale"], dtype=np.float64)), (cols,))
+    bits, signed, zp = int(params["bits"]), bool(params.get("signed", True)), int(params.get("zero_point", 0))
+    lo, hi = _range(bits, signed)
+    out = np.empty(x.shape, dtype=object)
+    for index in np.ndindex(x.shape):
+        try:
+            v = float(x[index]) / float(scales[index[-1]])
+        except OverflowError:  # pragma: no cover - Python raises no error, it returns inf
+            v = float("inf")
+        if v in (float("inf"), float("-inf")):
+            out[index] = hi if v > 0 else lo
+        else:
+            out[index] = _sat(round(Fraction(v)) + zp, bits, signed)
+    return out
+
+
 # ---------------------------------------------------------------------------------- registry
 
 #: Op -> its case specs.
 SPECS: dict[str, Callable[[], Iterator[Spec]]] = {
     "gemm": gemm_specs, "matmul": matmul_specs, "requant_add": requant_add_specs, "requant_wide": requant_wide_specs,
-    "fqvit.attend": fqvit_attend_specs,
+    "fqvit.attend": fqvit_attend_specs, "quantize": quantize_specs,
 }
 
 
@@ -346,6 +424,8 @@ def exact_output(op: str, params: dict[str, Any], inputs: Inputs) -> np.ndarray:
         return matmul_exact(params, inputs)  # type: ignore[arg-type]
     if op == "requant_add":
         return requant_add_exact(ops.make(op, **params).config, inputs)  # type: ignore[arg-type]
+    if op == "quantize":
+        return quantize_exact(params, np.asarray(inputs))
     if op == "fqvit.attend":
         return fqvit_attend_exact(ops.make(op, **params).config, inputs)  # type: ignore[arg-type]
     if op == "requant_wide":

@@ -153,6 +153,8 @@ module rm_tb;
     `include "rm_dut_requant_add.svh"
 `elsif RM_OP_FQVIT_ATTEND
     `include "rm_dut_fqvit_attend.svh"
+`elsif RM_OP_QUANTIZE
+    `include "rm_dut_quantize.svh"
 `else
     localparam integer A_ROW = 1;
     localparam integer B_ROW = 0;
