@@ -101,6 +101,8 @@ class CostConfig:
 #: channels per GELU row, 192 per requantised row).
 #: Output row length of ``matmul``'s configuration: DeiT-T's 197 tokens (the scores ``q k^T``).
 MATMUL_COLUMNS = 197
+#: Output row length of ``fqvit.attend``'s configuration: DeiT-T's head dimension (``P V``).
+ATTEND_COLUMNS = 64
 
 
 def _gemm(k: int, n: int = 192) -> Kernel:
@@ -153,6 +155,21 @@ CONFIGS: dict[str, CostConfig] = {
         lambda c: ops.make("requant_add", scale_a=np.full(c, 1e-4), scale_b=2e-3, scale_out=4e-3, out_bits=16, a_bits=32, b_bits=16),
         192,
         "32 + 16 -> 16 bits, residual join",
+    ),
+    "fqvit.attend": CostConfig(
+        lambda c: ops.make("fqvit.attend", scale_v=0.02, depth=c, code_bits=6, v_bits=8, frac_bits=16),
+        197,
+        f"6-bit codes x 8-bit V -> 32 bits, F = 16, P V: K = 197, N = {ATTEND_COLUMNS}",
+    ),
+    # The image entering the network: reals in [-1, 1] (float64 patterns) to 8 bits, a row of
+    # DeiT-T's 224 x 224 input.
+    "quantize": CostConfig(lambda c: ops.make("quantize", scale=1 / 127, bits=8, signed=True), 224, "float64 -> 8 bits, image rows"),
+    # I-BERT GELU's 49-bit output requantised to the next 8-bit activation (fc2's input): 768
+    # channels per row, shifts around 62.
+    "requant_wide": CostConfig(
+        lambda c: ops.make("requant_wide", scale_in=np.full(c, 1e-12), scale_out=0.0036, out_bits=8, signed=True, in_bits=49),
+        768,
+        "49 -> 8 bits (after I-BERT GELU)",
     ),
 }
 
@@ -208,6 +225,15 @@ def dut_parameters(kernel: Kernel, cols: int) -> tuple[str, dict[str, int]]:
             "K": k["depth"], "N": MATMUL_COLUMNS, "A_BITS": k["a_bits"], "A_SIGNED": k["a_signed"], "B_BITS": k["b_bits"],
             "B_SIGNED": k["b_signed"], "ACC_BITS": k["acc_bits"],
         }
+    if op == "quantize":
+        return "rm_quantize", {"OUT_BITS": ob, "OUT_SIGNED": int(k["signed"]), "ZP": int(k["zero_point"])}
+    if op == "fqvit.attend":
+        return "rm_fqvit_attend", {
+            "K": k["depth"], "N": ATTEND_COLUMNS, "CODE_BITS": k["code_bits"], "V_BITS": k["v_bits"], "F": k["frac_bits"],
+            "ACC_BITS": k["acc_bits"],
+        }
+    if op == "requant_wide":
+        return "rm_requant_wide", {"IN_BITS": ib, "OUT_BITS": ob, "OUT_SIGNED": int(k["signed"]), "C_BITS": 8}
     if op == "requant_add":
         return "rm_requant_add", {"A_BITS": k["a_bits"], "B_BITS": k["b_bits"], "OUT_BITS": ob, "OUT_SIGNED": k["signed"], "C_BITS": 8}
     raise ValueError(f"op {op!r} has no RTL cost configuration; configured ops: {', '.join(sorted(CONFIGS))}")
@@ -316,10 +342,16 @@ def _uniform(rng: np.random.Generator, spec: Any, shape: tuple[int, ...]) -> np.
 def timing_inputs(kernel: Kernel, rows: int, row_length: int) -> np.ndarray | dict[str, np.ndarray]:
     """Seeded uniform inputs of ``rows`` rows of ``row_length`` for a timing run (the first
     rows of three are the same at every ``rows``): ``x``, or ``a`` and ``b`` by name
-    (``matmul``'s ``b`` of ``row_length x MATMUL_COLUMNS``, one batch)."""
+    (``matmul``'s ``b`` of ``row_length x MATMUL_COLUMNS``, one batch), or ``fqvit.attend``'s
+    ``codes`` and ``v`` (``row_length x ATTEND_COLUMNS``), or ``quantize``'s reals in [-1, 1]."""
     rng = np.random.default_rng(0)
+    if kernel.name == "quantize":   # a real input
+        return rng.uniform(-1.0, 1.0, (3, row_length))[:rows]
     if len(kernel.inputs) < 2:
         return _uniform(rng, kernel.in_spec, (3, row_length))[:rows]
+    if kernel.name == "fqvit.attend":
+        codes = _uniform(rng, kernel.in_specs["codes"], (3, row_length))[:rows]
+        return {"codes": codes, "v": _uniform(rng, kernel.in_specs["v"], (row_length, ATTEND_COLUMNS))}
     a = _uniform(rng, kernel.in_specs["a"], (3, row_length))[:rows]
     b_shape = (row_length, MATMUL_COLUMNS) if kernel.name == "matmul" else (3, row_length)
     b = _uniform(rng, kernel.in_specs["b"], b_shape)

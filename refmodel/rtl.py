@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from refmodel import cli
 from refmodel.vectorset import identifier
 
@@ -58,11 +60,14 @@ DUT_SOURCES: dict[str, tuple[str, ...]] = {
     "gemm": ("rm_gemm.v", "rm_dot.v"),
     "matmul": ("rm_matmul.v", "rm_dot.v"),
     "requant_add": ("rm_requant_add.v", "rm_requant.v"),
+    "requant_wide": ("rm_requant_wide.v",),
+    "fqvit.attend": ("rm_fqvit_attend.v",),
+    "quantize": ("rm_quantize.v",),
 }
 SUPPORTED_OPS = tuple(sorted(DUT_SOURCES))
 #: Ops whose sets the testbench drives through its shaped path (one stream per input), where
 #: ``max_rows`` applies; a ``gemm`` set with ``N == K`` is written unshaped but runs there too.
-SHAPED_OPS = ("gemm", "matmul", "requant_add")
+SHAPED_OPS = ("gemm", "matmul", "requant_add", "fqvit.attend", "quantize")
 
 INSTALL_HINT = "install Icarus Verilog: apt-get install -y iverilog"
 
@@ -127,8 +132,19 @@ def dut_sources(op: str) -> list[Path]:
     return [RTL_DIR / name for name in DUT_SOURCES[op]]
 
 
+def write_quantize_scales(meta: dict, path: Path) -> int:
+    """Write the scale of a ``quantize`` set (a float the op keeps in ``params``, not in its
+    register config) to ``path`` as float64 bit patterns, one or one per column, for the
+    testbench; return the count."""
+    scales = np.atleast_1d(np.asarray(meta["params"]["scale"], dtype=np.float64))
+    path.write_text("".join(f"{int(b):016x}\n" for b in scales.view(np.uint64)))
+    return int(scales.size)
+
+
 def compile_command(set_dir: Path, output: Path, meta: dict | None = None) -> list[str]:
-    """The ``iverilog`` command line that builds the testbench of the set at ``set_dir``."""
+    """The ``iverilog`` command line that builds the testbench of the set at ``set_dir``
+    (for a ``quantize`` set it also writes the scale file beside ``output``:
+    :func:`write_quantize_scales`)."""
     set_dir = Path(set_dir)
     meta = read_meta(set_dir) if meta is None else meta
     op = meta["op"]
@@ -140,6 +156,10 @@ def compile_command(set_dir: Path, output: Path, meta: dict | None = None) -> li
     op_define = f"RM_OP_{identifier(op)}"
     if f"`define {op_define}" not in svh.read_text():
         cmd.append(f"-D{op_define}=1")  # a set written before the .svh named its op
+    if op == "quantize":
+        scale_file = Path(output).with_name(Path(output).stem + "-scale.hex").resolve()
+        count = write_quantize_scales(meta, scale_file)
+        cmd += [f'-DRM_QUANT_SCALE_FILE="{scale_file}"', f"-DRM_QUANT_SCALE_COUNT={count}"]
     return cmd + [str(svh), str(TESTBENCH), *map(str, sources)]
 
 
@@ -229,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", "-j", type=int, default=1, help="sets simulated in parallel (default 1)")
     parser.add_argument(
         "--max-rows", type=int, default=None, metavar="R",
-        help="simulate only the first R output rows of each shaped set (gemm, matmul, requant_add: a model's layers can be "
+        help="simulate only the first R output rows of each shaped set (gemm, matmul, requant_add, fqvit.attend: a model's layers can be "
         "millions of MACs); the line of a cut set says so (default: every row)",
     )
     parser.add_argument("--show", type=int, default=0, metavar="K", help="also print the first K mismatch lines of a failing set (default 0)")

@@ -202,6 +202,8 @@ def test_rtl_matches_every_edge_set(tmp_path, case):
     "op, case, index, bit",
     [
         ("requant", "w8-realistic", 137, 7),     # the sign bit: expected value changes sign
+        ("requant_wide", "w8-realistic", 37, 7),  # the sign bit; a 49-bit input
+        ("requant_wide", "w8-edges", 80, 0),      # a 63-bit input
         ("ivit.softmax", "w8-realistic", 600, 0),
         ("ibert.softmax", "w8-realistic", 600, 0),
         ("fqvit.softmax", "w8-random", 100, 0),
@@ -330,8 +332,11 @@ def test_every_slot_of_the_default_deit_t_export_passes_its_rtl(tmp_path, capsys
 def _network_sets(root: Path) -> list[Path]:
     """Shaped sets past the golden cases: a long, odd reduction (K = 37) with N = 11, matmul
     with two leading axes and unsigned a times 16-bit b, requant_add with b broadcast over a
-    4-axis a (its shape (4, 1, 6)) and per-channel constants on both branches. Each output is
-    confirmed by the exact Python-integer reference before it is written."""
+    4-axis a (its shape (4, 1, 6)) and per-channel constants on both branches, fqvit.attend over
+    batch and head axes with 8-bit codes (shifts past int64's), 12-bit v and a declared 40-bit
+    accumulator, quantize with scales from the smallest subnormal to 1e308 and quotients a few
+    ulps off half-integers. Each output is confirmed by the exact Python-integer reference before it is
+    written."""
     from refmodel import golden_network
 
     rng = np.random.default_rng(20261207)
@@ -344,6 +349,16 @@ def _network_sets(root: Path) -> list[Path]:
         ("matmul_2x2_batches", mm, {"a": rng.integers(0, 256, (2, 2, 3, 9)), "b": rng.integers(-(1 << 15), 1 << 15, (2, 2, 9, 5))}),
         ("requant_add_4axis", ra, {"a": rng.integers(-(1 << 31), 1 << 31, (2, 4, 3, 6)), "b": rng.integers(-(1 << 15), 1 << 15, (4, 1, 6))}),
     ]
+    attend = ops.make("fqvit.attend", scale_v=0.05, depth=13, code_bits=8, v_bits=12, frac_bits=20, acc_bits=40)
+    q_scales = np.exp2(rng.uniform(-1074, 1000, 16))
+    q_scales[:3] = [5e-324, 2.0**-1060, 1e308]                      # subnormal, tiny and huge scales
+    q_v = np.where(rng.random((30, 16)) < 0.5, rng.integers(-2**20, 2**20, (30, 16)) + 0.5, np.exp2(rng.uniform(-3, 35, (30, 16))))
+    with np.errstate(all="ignore"):
+        q_x = (q_v * q_scales).view(np.int64) + rng.integers(-2, 3, (30, 16))   # a few ulps off half-integers
+    q_x = np.where(np.isfinite(q_x.view(np.float64)), q_x.view(np.float64), 0.0) * np.where(rng.random((30, 16)) < 0.5, -1.0, 1.0)
+    quantize = ops.make("quantize", scale=q_scales, bits=32, signed=True, zero_point=7)
+    cases.append(("quantize_stress", quantize, q_x))
+    cases.append(("fqvit_attend_heads", attend, {"codes": rng.integers(0, 256, (2, 3, 5, 13)), "v": rng.integers(-2048, 2048, (2, 3, 13, 7))}))
     sets = []
     for name, k, x in cases:
         out = k.sim(**x) if isinstance(x, dict) else k.sim(x)
@@ -366,6 +381,10 @@ def test_rtl_matches_the_shaped_sets_past_the_golden_cases(tmp_path):
         ("gemm", "w32-extreme", 5, 62),         # the sign bit of a 63-bit accumulator
         ("matmul", "w16-pv", 13, 0),
         ("requant_add", "w16-broadcast", 9, 15),
+        ("fqvit.attend", "w6-realistic", 37, 31),  # the sign bit of the 32-bit accumulator
+        ("fqvit.attend", "w16-wide", 5, 62),       # the sign bit of a 63-bit accumulator
+        ("quantize", "w8-edges", 100, 7),          # the sign bit of an 8-bit output
+        ("quantize", "w32-zp_high", 3, 0),
     ],
 )
 def test_a_flipped_bit_of_a_shaped_set_is_exactly_one_named_error(tmp_path, op, case, index, bit):

@@ -48,9 +48,9 @@ module rm_tb;
     end
 `elsif RM_TB_SHAPED
     // ================================================================ shaped sets
-    // One file per input (input.hex, or input_a.hex and input_b.hex), every tensor with its
-    // shape. The testbench drives up to two input streams, A (input or input_a) and B
-    // (input_b); the DUT adapter says in which order: A_ROW and B_ROW transfers per output row,
+    // One file per input (input.hex, or input_a.hex and input_b.hex, or input_codes.hex and
+    // input_v.hex), every tensor with its shape. The testbench drives up to two input streams,
+    // A (input, input_a or input_codes) and B (input_b or input_v); the DUT adapter says in which order: A_ROW and B_ROW transfers per output row,
     // and the functions a_index(n) / b_index(n), the element of the input file that the n-th
     // transfer of each stream carries. Every output element is compared with output.hex.
     localparam integer NV = `RM_N_VECTORS;
@@ -62,6 +62,10 @@ module rm_tb;
     localparam integer A_BITS = `RM_INPUT_A_BITS;
     localparam integer A_SIGNED = `RM_INPUT_A_SIGNED;
     localparam integer A_COUNT = `RM_INPUT_A_COUNT;
+`elsif RM_INPUT_CODES_FILE
+    localparam integer A_BITS = `RM_INPUT_CODES_BITS;
+    localparam integer A_SIGNED = `RM_INPUT_CODES_SIGNED;
+    localparam integer A_COUNT = `RM_INPUT_CODES_COUNT;
 `elsif RM_INPUT_BITS
     localparam integer A_BITS = `RM_INPUT_BITS;
     localparam integer A_SIGNED = `RM_INPUT_SIGNED;
@@ -76,6 +80,11 @@ module rm_tb;
     localparam integer B_BITS = `RM_INPUT_B_BITS;
     localparam integer B_SIGNED = `RM_INPUT_B_SIGNED;
     localparam integer B_COUNT = `RM_INPUT_B_COUNT;
+`elsif RM_INPUT_V_FILE
+    localparam integer HAS_B = 1;
+    localparam integer B_BITS = `RM_INPUT_V_BITS;
+    localparam integer B_SIGNED = `RM_INPUT_V_SIGNED;
+    localparam integer B_COUNT = `RM_INPUT_V_COUNT;
 `else
     localparam integer HAS_B = 0;
     localparam integer B_BITS = 2;
@@ -142,6 +151,10 @@ module rm_tb;
     `include "rm_dut_matmul.svh"
 `elsif RM_OP_REQUANT_ADD
     `include "rm_dut_requant_add.svh"
+`elsif RM_OP_FQVIT_ATTEND
+    `include "rm_dut_fqvit_attend.svh"
+`elsif RM_OP_QUANTIZE
+    `include "rm_dut_quantize.svh"
 `else
     localparam integer A_ROW = 1;
     localparam integer B_ROW = 0;
@@ -184,11 +197,15 @@ module rm_tb;
             lfsr = 16'h1;
 `ifdef RM_INPUT_A_FILE
         $readmemh(file_path(`RM_INPUT_A_FILE), a_mem);
+`elsif RM_INPUT_CODES_FILE
+        $readmemh(file_path(`RM_INPUT_CODES_FILE), a_mem);
 `else
         $readmemh(file_path(`RM_INPUT_FILE), a_mem);
 `endif
 `ifdef RM_INPUT_B_FILE
         $readmemh(file_path(`RM_INPUT_B_FILE), b_mem);
+`elsif RM_INPUT_V_FILE
+        $readmemh(file_path(`RM_INPUT_V_FILE), b_mem);
 `endif
         $readmemh(file_path(`RM_OUTPUT_FILE), exp_mem);
         for (i = 0; i < A_COUNT; i = i + 1)
@@ -369,6 +386,8 @@ module rm_tb;
     // ---------------------------------------------------------------- DUT, per op
 `ifdef RM_OP_REQUANT
     `include "rm_dut_requant.svh"
+`elsif RM_OP_REQUANT_WIDE
+    `include "rm_dut_requant_wide.svh"
 `elsif RM_OP_IVIT_SOFTMAX
     `include "rm_dut_ivit_softmax.svh"
 `elsif RM_OP_IBERT_SOFTMAX

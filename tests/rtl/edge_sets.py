@@ -122,10 +122,23 @@ def _layernorm_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
+def _requant_wide_cases(rng: np.random.Generator) -> list[Case]:
+    """``requant_wide`` at both ends of the input (2, 33, 49, 63 bits) and output (2, 8, 16,
+    32 bits, signed and unsigned) widths, over per-channel shifts from 31 to far beyond 94."""
+    cases = []
+    cols = 12
+    for in_bits, out_bits, signed in [(63, 32, True), (63, 32, False), (2, 2, True), (33, 16, False), (49, 8, True)]:
+        ratios = np.exp(rng.uniform(np.log(2.0**-75), np.log(0.99), size=cols))
+        ratios[:6] = [0.75, 0.5, 2.0**-33, 2.0**-63, 0.9 * 2.0**-64, 2.0**-200]   # c = 31, 31, 63, 93, 95, 230
+        k = ops.make("requant_wide", scale_in=ratios, scale_out=1.0, out_bits=out_bits, signed=signed, in_bits=in_bits)
+        cases.append((f"requant_wide_i{in_bits}_o{out_bits}_s{int(signed)}", k, _row_kinds(rng, in_bits, cols)))
+    return cases
+
+
 def edge_cases() -> list[Case]:
     """Every edge case, in a fixed order (seeded)."""
     rng = np.random.default_rng(20261128)
-    return _softmax_cases(rng) + _gelu_cases(rng) + _layernorm_cases(rng)
+    return _softmax_cases(rng) + _gelu_cases(rng) + _layernorm_cases(rng) + _requant_wide_cases(np.random.default_rng(20261208))
 
 
 def write_confirmed(root: Path, case: Case) -> Path:
