@@ -11,7 +11,7 @@ Both take an array whose last axis is the op's reduction (or channel) axis, chec
 element lies in the declared input width (``ValueError`` otherwise; nothing is clipped), run
 the op on the rows of the array flattened to 2-D and return int64 of the same shape, except
 for the last axis of ops that change it (``gemm``: ``K`` columns in, ``N`` out). Arithmetic
-Numba kernels (``range_in_kernel``: ``gemm``, ``matmul``) measure the
+Numba kernels (``range_in_kernel``: the requantisers, ``gemm``, ``matmul``) measure the
 input's range in their own pass and check it before returning, instead of a pass of its own
 first; what they raise, and when, is the same.
 
