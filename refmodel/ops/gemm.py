@@ -45,11 +45,12 @@ def channel_bounds(weight: np.ndarray, bias: np.ndarray, in_bits: int) -> list[t
 class Gemm(Kernel):
     name = "gemm"
     reduces_rows = False
+    range_in_kernel = True
 
     def __init__(self, *, weight: np.ndarray, bias: np.ndarray, acc_range: tuple[int, int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._w_t = np.ascontiguousarray(weight.T)
-        self._bias = bias
+        self._w_t = intmatmul.Operand(weight.T[None], fixed=True)  # (1, K, N)
+        self._bias = np.array(bias, dtype=np.int64)
         self._w_t_torch = torch.from_numpy(weight.copy()).t()
         self._bias_torch = torch.from_numpy(bias.copy())
         self._acc_range = acc_range
@@ -58,10 +59,12 @@ class Gemm(Kernel):
         return {"ACC": self._acc_range}
 
     def _out_cols(self, cols: int) -> int:
-        return self._w_t.shape[1]
+        return self._w_t.ints.shape[2]
 
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
-        return intmatmul.matmul_np(rows[None], self._w_t[None])[0] + self._bias
+        x = intmatmul.Operand(rows[None])
+        self._check_range(x.lo, x.hi)
+        return intmatmul.matmul_np(x, self._w_t, self._bias)[0]
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         w_t, bias = self._w_t_torch.to(rows.device), self._bias_torch.to(rows.device)

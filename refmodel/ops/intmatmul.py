@@ -18,6 +18,13 @@ The maxima are measured on the operands at each call, so the bound is checked ev
 The Numba path (:func:`matmul_np`) may use float32 chunks; the PyTorch path
 (:func:`matmul_torch`) uses float64 chunks only, which no precision setting of PyTorch
 (TF32, reduced-precision float32 matmul) can make inexact, and int64 otherwise.
+
+On the Numba path each operand is an :class:`Operand`: one pass converts it to float32 and
+measures ``max|x|``. A layer's weights are a fixed operand, a private read-only copy whose
+magnitude and float copies are taken once at construction and so are its values' at every
+later call; the plan is still made at each call from the activation's ``max|a|`` measured
+then. Each chunk's float product goes to int64 in one pass that also adds the bias (first
+chunk) or the running sum (later chunks); the sum of integers is the same in any order.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import numpy as np
 import torch
 
 from refmodel.jit import prange, rows_kernel
+from refmodel.ops import scan
 
 #: Exclusive bounds below which every integer is exact in float32 and float64.
 FLOAT32_EXACT = 1 << 24
@@ -59,11 +67,41 @@ def plan(k: int, a_max: int, b_max: int, formats: tuple[str, ...] = ("float32", 
 
 
 def _max_abs_np(x: np.ndarray) -> int:
-    return int(np.abs(x).max()) if x.size else 0
+    if not x.size:
+        return 0
+    lo, hi = scan.int_range(x)
+    return max(hi, -lo)
 
 
 def _max_abs_torch(x: torch.Tensor) -> int:
     return int(x.abs().max()) if x.numel() else 0
+
+
+class Operand:
+    """An int64 operand ``x`` of :func:`matmul_np` with its range ``lo = min x``, ``hi = max x``,
+    ``max_abs = max|x|`` and its float copies (float32 made with the range, in one pass;
+    float64 on first use).
+
+    ``fixed=False`` wraps ``x`` (no copy) for one product. ``fixed=True`` takes a private
+    read-only copy, for an operand used in many products (a layer's weights): its range and
+    float copies then stay its values' for as long as it lives."""
+
+    def __init__(self, x: np.ndarray, fixed: bool = False) -> None:
+        if fixed:
+            ints = np.array(x, dtype=np.int64, order="C", copy=True)
+            ints.setflags(write=False)
+        else:
+            ints = np.ascontiguousarray(x, dtype=np.int64)
+        self.ints = ints
+        f32, self.lo, self.hi = scan.to_float(ints, np.float32)
+        self.max_abs = max(self.hi, -self.lo)
+        self._floats: dict[type, np.ndarray] = {np.float32: f32}
+
+    def floats(self, dtype: type[np.floating]) -> np.ndarray:
+        """``x`` as ``dtype`` (exact when every ``|x|`` is below that format's bound)."""
+        if dtype not in self._floats:
+            self._floats[dtype] = scan.to_float(self.ints, dtype)[0]
+        return self._floats[dtype]
 
 
 @rows_kernel
@@ -84,24 +122,53 @@ def _matmul_loops(a, b):
     return out
 
 
+@rows_kernel
+def _store(part, bias, out):
+    """``out[r, j] = int64(part[r, j]) + bias[j]`` for a float ``part (R, N)`` of integers."""
+    rows, cols = part.shape
+    for r in prange(rows):
+        for j in range(cols):
+            out[r, j] = np.int64(part[r, j]) + bias[j]
+
+
+@rows_kernel
+def _accumulate(part, out):
+    """``out[r, j] += int64(part[r, j])`` for a float ``part (R, N)`` of integers."""
+    rows, cols = part.shape
+    for r in prange(rows):
+        for j in range(cols):
+            out[r, j] += np.int64(part[r, j])
+
+
 def matmul_loops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The exact int64 path of :func:`matmul_np` (``a (B, M, K)``, ``b (B, K, N)``)."""
     plan(a.shape[-1], _max_abs_np(a), _max_abs_np(b), formats=())
     return _matmul_loops(np.ascontiguousarray(a, dtype=np.int64), np.ascontiguousarray(b, dtype=np.int64))
 
 
-def matmul_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` exactly for int64 arrays ``a (B, M, K)`` and ``b (B, K, N)``: float32 or
-    float64 BLAS in chunks under the bound of :func:`plan`, else :func:`matmul_loops`."""
-    k = a.shape[-1]
-    path, chunk = plan(k, _max_abs_np(a), _max_abs_np(b))
+def matmul_np(a: np.ndarray | Operand, b: np.ndarray | Operand, bias: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b + bias`` exactly for int64 ``a (..., M, K)``, ``b (..., K, N)`` with the same
+    leading axes (arrays or :class:`Operand`) and int64 ``bias (N,)`` (``None``: 0): float32
+    or float64 BLAS in chunks under the bound of :func:`plan`, else int64 loops."""
+    a = a if isinstance(a, Operand) else Operand(a)
+    b = b if isinstance(b, Operand) else Operand(b)
+    k, cols = a.ints.shape[-1], b.ints.shape[-1]
+    path, chunk = plan(k, a.max_abs, b.max_abs)
+    bias = np.zeros(cols, dtype=np.int64) if bias is None else bias
+    out_shape = a.ints.shape[:-1] + (cols,)
     if path == "int64":
-        return matmul_loops(a, b)
+        stack = _matmul_loops(a.ints.reshape((-1,) + a.ints.shape[-2:]), b.ints.reshape((-1,) + b.ints.shape[-2:]))
+        return stack.reshape(out_shape) + bias
     dtype = next(d for name, _, d in _FLOAT_FORMATS if name == path)
-    out = np.zeros(a.shape[:-1] + b.shape[-1:], dtype=np.int64)
+    af, bf = a.floats(dtype), b.floats(dtype)
+    out = np.empty(out_shape, dtype=np.int64)
+    out_rows = out.reshape(-1, cols)
     for lo in range(0, k, chunk):
-        part = np.matmul(a[..., lo : lo + chunk].astype(dtype), b[..., lo : lo + chunk, :].astype(dtype))
-        out += part.astype(np.int64)
+        part = np.matmul(af[..., lo : lo + chunk], bf[..., lo : lo + chunk, :]).reshape(-1, cols)
+        if lo == 0:
+            _store(part, bias, out_rows)
+        else:
+            _accumulate(part, out_rows)
     return out
 
 

@@ -10,7 +10,10 @@ widths, and two independent datapaths:
 Both take an array whose last axis is the op's reduction (or channel) axis, check that every
 element lies in the declared input width (``ValueError`` otherwise; nothing is clipped), run
 the op on the rows of the array flattened to 2-D and return int64 of the same shape, except
-for the last axis of ops that change it (``gemm``: ``K`` columns in, ``N`` out).
+for the last axis of ops that change it (``gemm``: ``K`` columns in, ``N`` out). Arithmetic
+Numba kernels (``range_in_kernel``: the requantisers, ``gemm``, ``matmul``) measure the
+input's range in their own pass and check it before returning, instead of a pass of its own
+first; what they raise, and when, is the same.
 
 Several inputs. An op with more than one input names them in ``inputs`` (``matmul``:
 ``("a", "b")``; ``requant_add``: ``("a", "b")``) and declares one width per name in
@@ -35,6 +38,7 @@ import numpy as np
 import torch
 
 from refmodel.fixedpoint import int_range
+from refmodel.ops import scan
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class Kernel(ABC):
     reduces_rows: ClassVar[bool] = True
     #: The names of the op's integer inputs, in the order its document lists them.
     inputs: ClassVar[tuple[str, ...]] = ("q",)
+    #: True when the Numba datapath measures the range of each input in its own pass and
+    #: checks it (:meth:`_check_range`) before it returns or raises anything else: arithmetic
+    #: kernels that never index memory by an input value, so that an input outside its width
+    #: only yields a result that is dropped. Otherwise ``sim`` checks the range first.
+    range_in_kernel: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -103,9 +112,9 @@ class Kernel(ABC):
         """Numba path: integer numpy array in (several inputs: by name), int64 array out."""
         if len(self.inputs) > 1:
             arrays = self._named(q, named)
-            return self._sim_inputs({n: self._sim_array(n, arrays[n]) for n in self.inputs})
+            return self._sim_inputs({n: self._sim_array(n, arrays[n], not self.range_in_kernel) for n in self.inputs})
         q = self._named(q, named)[self.inputs[0]]
-        arr, rows = self._sim_input(q)
+        arr, rows = self._sim_input(q, not self.range_in_kernel)
         if rows.shape[0] == 0:
             return np.zeros(arr.shape[:-1] + (self._out_cols(arr.shape[-1]),), dtype=np.int64)
         out = self._sim_rows(rows)
@@ -189,14 +198,14 @@ class Kernel(ABC):
                 raise ValueError(f"{key}: input of {self.name} is missing")
         return named
 
-    def _sim_array(self, name: str, q: Any) -> np.ndarray:
+    def _sim_array(self, name: str, q: Any, check_range: bool = True) -> np.ndarray:
         """Input ``name`` of a several-input op as a C-contiguous int64 array, its dtype and
-        declared width checked."""
+        (with ``check_range``, and always for uint64) declared width checked."""
         arr = np.asarray(q)
         if arr.dtype.kind not in "iu":
             raise ValueError(f"{name}: expected an integer numpy array, got dtype {arr.dtype}")
-        if arr.size:
-            self._check_range(int(arr.min()), int(arr.max()), name)
+        if arr.size and (check_range or arr.dtype == np.uint64):  # uint64 past 2^63 would wrap in int64
+            self._check_range(*scan.int_range(arr), name)
         return np.ascontiguousarray(arr, dtype=np.int64)
 
     def _twin_tensor(self, name: str, t: Any) -> torch.Tensor:
@@ -210,15 +219,16 @@ class Kernel(ABC):
             self._check_range(int(lo), int(hi), name)
         return t.detach().to(torch.int64)
 
-    def _sim_input(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Check a numpy input (integer dtype, shape, declared width) and return it with its
-        rows: ``(arr, rows)``, ``rows`` the C-contiguous int64 ``(R, C)`` view of ``arr``."""
+    def _sim_input(self, q: np.ndarray, check_range: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Check a numpy input (integer dtype, shape, with ``check_range`` and always for
+        uint64 declared width) and return it with its rows: ``(arr, rows)``, ``rows`` the
+        C-contiguous int64 ``(R, C)`` view of ``arr``."""
         arr = np.asarray(q)
         if arr.dtype.kind not in "iu":
             raise ValueError(f"q: expected an integer numpy array, got dtype {arr.dtype}")
         self._check_shape(arr.shape)
-        if arr.size:
-            self._check_range(int(arr.min()), int(arr.max()))
+        if arr.size and (check_range or arr.dtype == np.uint64):  # uint64 past 2^63 would wrap in int64
+            self._check_range(*scan.int_range(arr))
         return arr, np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.int64)
 
     def _twin_input(self, t: torch.Tensor) -> torch.Tensor:

@@ -40,6 +40,7 @@ class Matmul(Kernel):
     name = "matmul"
     reduces_rows = False
     inputs = ("a", "b")
+    range_in_kernel = True
 
     def __init__(self, *, acc_range: tuple[int, int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -56,12 +57,11 @@ class Matmul(Kernel):
             raise ValueError(f"b: expected shape {a[:-2] + (depth, 'N')} to match a {a}, got {b}")
 
     def _sim_inputs(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        a, b = arrays["a"], arrays["b"]
-        self._check_shapes(a.shape, b.shape)
-        lead = a.shape[:-2]
-        a3 = a.reshape((-1,) + a.shape[-2:])
-        b3 = b.reshape((-1,) + b.shape[-2:])
-        return intmatmul.matmul_np(a3, b3).reshape(lead + (a.shape[-2], b.shape[-1]))
+        a, b = (intmatmul.Operand(arrays[name]) for name in self.inputs)  # each converted with its range
+        self._check_range(a.lo, a.hi, "a")
+        self._check_range(b.lo, b.hi, "b")
+        self._check_shapes(a.ints.shape, b.ints.shape)
+        return intmatmul.matmul_np(a, b)
 
     def _twin_inputs(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
         a, b = tensors["a"], tensors["b"]

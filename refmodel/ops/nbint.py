@@ -26,6 +26,16 @@ def rne_shift(x: int, c: int) -> int:
 
 
 @scalar_helper
+def rne_shift_half(x: int, c: int, half: int) -> int:
+    """:func:`rne_shift` of ``x`` by ``0 <= c <= 63`` given ``half = 2^(c-1)`` (for ``c = 0``
+    any ``half >= 1``: the remainder is 0, so nothing is added), without branches so that a
+    loop over columns with per-column ``c`` and ``half`` vectorises."""
+    q = x >> c
+    r = x - (q << c)
+    return q + ((r > half) | ((r == half) & ((q & 1) == 1)))
+
+
+@scalar_helper
 def clamp(x: int, lo: int, hi: int) -> int:
     """Saturate ``x`` to ``[lo, hi]``."""
     if x < lo:

@@ -43,20 +43,39 @@ def derive(scale_in: float | np.ndarray, scale_out: float) -> tuple[list[int], l
     return ms, cs
 
 
+def shift_columns(m: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-column ``(m', c', half)`` with ``rne_shift(p * m, c) == rne_shift_half(p * m', c',
+    half)`` for every int64 ``p * m`` (:func:`refmodel.ops.nbint.rne_shift_half`): ``c >= 64``
+    gives 0 (``m' = 0``, ``c' = 0``), otherwise ``m' = m``, ``c' = c``; ``half = 2^(c'-1)``, 1
+    for ``c' = 0``."""
+    wide = c >= 64
+    m2 = np.where(wide, 0, m).astype(np.int64)
+    c2 = np.where(wide, 0, c).astype(np.int64)
+    half = np.where(c2 > 0, np.left_shift(np.int64(1), np.maximum(c2 - 1, 0)), 1).astype(np.int64)
+    return m2, c2, half
+
+
 @rows_kernel
-def _requant_rows(z, m, c, lo, hi):
+def _requant_rows(z, m, c, half, lo, hi):
+    """``out = clamp(rne_shift(z * m, c), lo, hi)`` with per-column ``m``, ``c``, ``half`` of
+    :func:`shift_columns`, for non-empty ``z``; returns ``(out, min z, max z)``."""
     rows, cols = z.shape
     out = np.empty_like(z)
+    zlo = z[0, 0]
+    zhi = z[0, 0]
     for i in prange(rows):
         for j in range(cols):
-            y = nbint.rne_shift(z[i, j] * m[j], c[j])
-            out[i, j] = nbint.clamp(y, lo, hi)
-    return out
+            v = z[i, j]
+            zlo = min(zlo, v)
+            zhi = max(zhi, v)
+            out[i, j] = nbint.clamp(nbint.rne_shift_half(v * m[j], c[j], half[j]), lo, hi)
+    return out, zlo, zhi
 
 
 class Requant(Kernel):
     name = "requant"
     reduces_rows = False
+    range_in_kernel = True
 
     def _per_channel(self, cols: int) -> tuple[np.ndarray, np.ndarray]:
         m = np.asarray(self.config["m"], dtype=np.int64).reshape(-1)
@@ -66,8 +85,9 @@ class Requant(Kernel):
         return m, c
 
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
-        m, c = self._per_channel(rows.shape[1])
-        return _requant_rows(rows, m, c, self.out_spec.lo, self.out_spec.hi)
+        out, lo, hi = _requant_rows(rows, *shift_columns(*self._per_channel(rows.shape[1])), self.out_spec.lo, self.out_spec.hi)
+        self._check_range(int(lo), int(hi))
+        return out
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         m = torchint.as_i64(self.config["m"], rows.device)

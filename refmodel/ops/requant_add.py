@@ -25,9 +25,10 @@ import torch
 
 from refmodel.fixedpoint import int_range, rne_shift, saturate
 from refmodel.jit import prange, rows_kernel
-from refmodel.ops import nbint, params, torchint
+from refmodel.ops import nbint, params, scan, torchint
 from refmodel.ops.kernel import IntSpec, Kernel
 from refmodel.ops.requant import derive as derive_dyadic
+from refmodel.ops.requant import shift_columns
 
 #: Width of each branch's register before the sum (what I-ViT's requantiser produces).
 BRANCH_BITS = 32
@@ -41,24 +42,39 @@ def _branch_range(lo: int, hi: int, ms: list[int], cs: list[int]) -> tuple[int, 
 
 
 @rows_kernel
-def _requant_add_rows(a, b, ma, ca, mb, cb, blo, bhi, lo, hi):
+def _requant_add_rows(a, b, ma, ca, ha, mb, cb, hb, blo, bhi, lo, hi):
+    """The join on non-empty rows of ``a`` and ``b`` with per-column constants of
+    :func:`refmodel.ops.requant.shift_columns`; returns ``(out, min a, max a, min b, max b)``."""
     rows, cols = a.shape
     out = np.empty_like(a)
+    alo = a[0, 0]
+    ahi = a[0, 0]
+    b_lo = b[0, 0]
+    b_hi = b[0, 0]
     for i in prange(rows):
         for j in range(cols):
-            ya = nbint.clamp(nbint.rne_shift(a[i, j] * ma[j], ca[j]), blo, bhi)
-            yb = nbint.clamp(nbint.rne_shift(b[i, j] * mb[j], cb[j]), blo, bhi)
+            x = a[i, j]
+            y = b[i, j]
+            alo = min(alo, x)
+            ahi = max(ahi, x)
+            b_lo = min(b_lo, y)
+            b_hi = max(b_hi, y)
+            ya = nbint.clamp(nbint.rne_shift_half(x * ma[j], ca[j], ha[j]), blo, bhi)
+            yb = nbint.clamp(nbint.rne_shift_half(y * mb[j], cb[j], hb[j]), blo, bhi)
             out[i, j] = nbint.clamp(ya + yb, lo, hi)
-    return out
+    return out, alo, ahi, b_lo, b_hi
 
 
 class RequantAdd(Kernel):
     name = "requant_add"
     reduces_rows = False
     inputs = ("a", "b")
+    range_in_kernel = True
 
     def _constants(self, cols: int) -> list[np.ndarray]:
-        return [np.broadcast_to(np.asarray(self.config[key], dtype=np.int64), (cols,)).copy() for key in ("m_a", "c_a", "m_b", "c_b")]
+        """``m', c', half`` of :func:`refmodel.ops.requant.shift_columns` for ``a``, then ``b``."""
+        m_a, c_a, m_b, c_b = (np.broadcast_to(np.asarray(self.config[key], dtype=np.int64), (cols,)) for key in ("m_a", "c_a", "m_b", "c_b"))
+        return [*shift_columns(m_a, c_a), *shift_columns(m_b, c_b)]
 
     def bounds(self) -> dict[str, tuple[int, int]]:
         cfg = self.config
@@ -82,14 +98,24 @@ class RequantAdd(Kernel):
 
     def _sim_inputs(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         a, b = arrays["a"], arrays["b"]
-        self._check_shapes(a.shape, b.shape)
+        try:
+            self._check_shapes(a.shape, b.shape)
+        except ValueError:
+            for name in self.inputs:  # an input outside its width is named first, as in every op
+                if arrays[name].size:
+                    self._check_range(*scan.int_range(arrays[name]), name)
+            raise
         cols = a.shape[-1]
         rows_a = a.reshape(-1, cols)
         rows_b = np.ascontiguousarray(np.broadcast_to(b, a.shape)).reshape(-1, cols)
         if rows_a.shape[0] == 0:
+            if b.size:
+                self._check_range(*scan.int_range(b), "b")
             return np.zeros(a.shape, dtype=np.int64)
         blo, bhi = int_range(BRANCH_BITS, True)
-        out = _requant_add_rows(rows_a, rows_b, *self._constants(cols), blo, bhi, self.out_spec.lo, self.out_spec.hi)
+        out, a_lo, a_hi, b_lo, b_hi = _requant_add_rows(rows_a, rows_b, *self._constants(cols), blo, bhi, self.out_spec.lo, self.out_spec.hi)
+        self._check_range(int(a_lo), int(a_hi), "a")
+        self._check_range(int(b_lo), int(b_hi), "b")
         return out.reshape(a.shape)
 
     def _twin_inputs(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -37,10 +37,15 @@ ZERO_SHIFT = 94
 
 @rows_kernel
 def _requant_wide_rows(z, m, c, lo, hi):
+    """The wide requantiser on non-empty ``z``; returns ``(out, min z, max z)``."""
     rows, cols = z.shape
     out = np.empty_like(z)
+    zlo = z[0, 0]
+    zhi = z[0, 0]
     for i in prange(rows):
         for j in range(cols):
+            zlo = min(zlo, z[i, j])
+            zhi = max(zhi, z[i, j])
             cj = c[j]
             if cj >= ZERO_SHIFT:
                 out[i, j] = 0
@@ -69,7 +74,7 @@ def _requant_wide_rows(z, m, c, lo, hi):
             if above or (tie and (q & 1) == 1):
                 q += 1
             out[i, j] = nbint.clamp(q, lo, hi)
-    return out
+    return out, zlo, zhi
 
 
 def _twin_requant_wide(z: torch.Tensor, m: torch.Tensor, c: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
@@ -115,8 +120,9 @@ class RequantWide(Requant):
         }
 
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
-        m, c = self._per_channel(rows.shape[1])
-        return _requant_wide_rows(rows, m, c, self.out_spec.lo, self.out_spec.hi)
+        out, lo, hi = _requant_wide_rows(rows, *self._per_channel(rows.shape[1]), self.out_spec.lo, self.out_spec.hi)
+        self._check_range(int(lo), int(hi))
+        return out
 
     def _twin_rows(self, rows: torch.Tensor) -> torch.Tensor:
         m = torchint.as_i64(self.config["m"], rows.device)

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refmodel import ops
+from refmodel.ops import intmatmul
 from tests.ops import reference_linear as ref
 from tests.ops.helpers import signed_bits
 from refmodel.testing import MAX_COLS, int_arrays, scales
@@ -108,6 +109,25 @@ def test_wide_operands_take_the_int64_path_exactly():
     np.testing.assert_array_equal(_run_both(k, x), ref.gemm(x, weight.tolist(), [0]).astype(np.int64))
 
 
+@pytest.mark.parametrize("in_bits, w_bits, depth, path", [(8, 8, 1100, "float32"), (16, 16, 300, "float64"), (30, 30, 5, "int64")])
+def test_weights_prepared_once_stay_exact_over_calls_on_every_path(in_bits, w_bits, depth, path):
+    # the weights' range and float copies are made once, at make; each later call plans on the
+    # input's range then: chunked float32 (1023 + 77 columns), float64 and int64
+    rng = np.random.default_rng(depth)
+    wlo, whi = -(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1
+    xlo, xhi = -(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1
+    weight = rng.integers(wlo, whi, (3, depth), endpoint=True)
+    weight[0], weight[1, ::2] = wlo, whi
+    bias = rng.integers(-(2**31), 2**31 - 1, 3, endpoint=True)
+    assert intmatmul.plan(depth, -xlo, -wlo)[0] == path
+    k = ops.make("gemm", weight=weight, bias=bias, scale_in=1.0, scale_w=np.ones(3), in_bits=in_bits, w_bits=w_bits, acc_bits=63)
+    weight_before = weight.copy()
+    weight[:] = 0  # the caller's array is not the kernel's
+    extremes = np.array([[xlo] * depth, [xhi] * depth, [xlo, xhi] * (depth // 2) + [xlo] * (depth % 2)])
+    for x in (extremes, rng.integers(xlo, xhi, (4, depth), endpoint=True), np.zeros((1, depth), dtype=np.int64), extremes[::-1].copy()):
+        np.testing.assert_array_equal(_run_both(k, x), ref.gemm(x, weight_before.tolist(), bias.tolist()).astype(np.int64))
+
+
 def test_an_accumulator_past_int64_is_refused():
     weight = np.array([[-(2**31), 2**31 - 1]], dtype=np.int64)
     with pytest.raises(ValueError, match="^acc_bits: the accumulator needs 64 bits"):
@@ -129,6 +149,12 @@ def test_out_of_range_input_is_refused():
             k.sim(np.array(bad))
         with pytest.raises(ValueError, match="^q:"):
             k.fakequant(torch.tensor(bad))
+
+
+def test_uint64_input_past_int64_is_refused_not_wrapped():
+    k = ops.make("gemm", weight=np.ones((2, 3), dtype=np.int64), scale_in=1.0, scale_w=[1.0, 1.0], in_bits=8)
+    with pytest.raises(ValueError, match="^q:.*max 18446744073709551615"):
+        k.sim(np.array([[2**64 - 1, 0, 0]], dtype=np.uint64))
 
 
 def test_empty_batch_gives_the_output_width():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from refmodel import fixedpoint
-from refmodel.ops import nbint, torchint
+from refmodel.ops import nbint, requant, torchint
 
 pytestmark = pytest.mark.plain
 
@@ -20,6 +21,12 @@ def test_rne_shift_both_datapaths(xs, c):
     expected = [fixedpoint.rne_shift(x, c) for x in xs]
     assert [nbint.rne_shift(x, c) for x in xs] == expected
     assert torchint.rne_shift(torch.tensor(xs), c).tolist() == expected
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=20), st.integers(0, 70))
+def test_rne_shift_half_with_shift_columns_equals_rne_shift(xs, c):
+    m, c2, half = (int(v[0]) for v in requant.shift_columns(np.array([1]), np.array([c])))
+    assert [nbint.rne_shift_half(x * m, c2, half) for x in xs] == [fixedpoint.rne_shift(x, c) for x in xs]
 
 
 @given(st.lists(st.tuples(values, st.integers(0, 70)), min_size=1, max_size=20))

@@ -80,3 +80,23 @@ def test_sums_that_float32_would_round_are_exact():
     assert int(intmatmul.matmul_np(a, b)[0, 0, 0]) == expected
     unchunked = float(np.matmul(a.astype(np.float32), b.astype(np.float32))[0, 0, 0])
     assert unchunked != expected  # what the bound protects against
+
+
+def test_a_fixed_operand_is_a_private_read_only_copy():
+    b = np.array([[[3, -4], [5, 6]]], dtype=np.int64)
+    fixed = intmatmul.Operand(b, fixed=True)
+    b[:] = 0
+    assert not fixed.ints.flags.writeable and (fixed.lo, fixed.hi, fixed.max_abs) == (-4, 6, 6)
+    a = np.array([[[1, 2]]], dtype=np.int64)
+    np.testing.assert_array_equal(intmatmul.matmul_np(a, fixed, np.array([10, -10])), [[[23, -2]]])
+    np.testing.assert_array_equal(fixed.floats(np.float64), [[[3.0, -4.0], [5.0, 6.0]]])
+
+
+def test_leading_axes_and_bias_on_every_path():
+    rng = np.random.default_rng(1)
+    for bits in (8, 20, 31):  # float32, float64, int64
+        a = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), (2, 3, 4, 5))
+        b = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), (2, 3, 5, 6))
+        bias = rng.integers(-(2**31), 2**31, 6)
+        expected = (ref.matmul(a, b) + np.array(bias.tolist(), dtype=object)).astype(np.int64)
+        np.testing.assert_array_equal(intmatmul.matmul_np(a, b, bias), expected)

@@ -81,6 +81,8 @@ def test_bad_shapes_and_values_name_the_input():
         ({"a": np.full((2, 3), 8), "b": good_b}, "a"),
         ({"a": good_a, "b": np.full((3, 5), -9)}, "b"),
         ({"a": good_a.astype(float), "b": good_b}, "a"),
+        ({"a": np.full((2, 4), 8), "b": good_b}, "a"),  # out of its width and of the wrong shape
+        ({"a": good_a, "b": np.full((4, 5), -9)}, "b"),
     ]
     for inputs, name in cases:
         with pytest.raises(ValueError, match=f"^{name}:"):

@@ -125,6 +125,21 @@ def test_out_of_range_input_is_refused_not_clipped():
         k.fakequant(torch.tensor([[1.0]]))
 
 
+@pytest.mark.parametrize("op", ["requant", "requant_wide"])
+def test_range_is_checked_in_the_kernel_pass_as_before_it(op):
+    scale_in = 1.0 if op == "requant" else 1e-3
+    k = ops.make(op, scale_in=scale_in, scale_out=1.0, out_bits=8, in_bits=8)
+    q = np.zeros((3, 5), dtype=np.int64)
+    q[2, 4] = 128
+    with pytest.raises(ValueError, match="^q: values must lie in the declared input width .*; got min 0, max 128$"):
+        k.sim(q)
+    q[2, 4], q[0, 0] = 0, -129
+    with pytest.raises(ValueError, match="got min -129, max 0$"):
+        k.sim(q)
+    with pytest.raises(ValueError, match="^q:.*max 18446744073709551615$"):
+        k.sim(np.array([[2**64 - 1]], dtype=np.uint64))  # not wrapped to -1 by the cast to int64
+
+
 def test_per_channel_length_must_match_last_axis():
     k = ops.make("requant", scale_in=[0.1, 0.2, 0.3], scale_out=1.0, out_bits=8)
     with pytest.raises(ValueError, match="^q:"):

@@ -95,6 +95,18 @@ def test_out_of_range_inputs_name_the_input():
             k.fakequant(a=torch.tensor(a), b=torch.tensor(b))
 
 
+def test_an_input_outside_its_width_is_named_before_a_bad_shape():
+    k = ops.make("requant_add", scale_a=1.0, scale_b=1.0, scale_out=1.0, out_bits=8, a_bits=8, b_bits=4)
+    with pytest.raises(ValueError, match="^a: values must lie"):
+        k.sim(a=np.array([[128, 0]]), b=np.zeros((3,), dtype=np.int64))
+    with pytest.raises(ValueError, match="^b: values must lie"):
+        k.sim(a=np.zeros((2, 2), dtype=np.int64), b=np.array([8, 0, 0]))
+    with pytest.raises(ValueError, match="^b: values must lie"):
+        k.sim(a=np.zeros((0, 2), dtype=np.int64), b=np.array([8, 0]))  # no rows, yet b is checked
+    with pytest.raises(ValueError, match="^b: shape"):
+        k.sim(a=np.zeros((2, 2), dtype=np.int64), b=np.zeros((3,), dtype=np.int64))
+
+
 @pytest.mark.parametrize(
     "kwargs, param",
     [

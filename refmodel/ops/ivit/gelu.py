@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from refmodel.jit import prange, rows_kernel
+from refmodel.jit import prange, rows_kernel, scalar_helper
 from refmodel.ops import nbint
 from refmodel.ops.ivit import shiftexp
 from refmodel.ops.kernel import IntSpec
@@ -40,28 +40,44 @@ def derive(scale_in: float, sig_bits: int, n: int, in_bits: int) -> dict[str, in
     return {**shiftexp.registers(scale_in, n, in_bits, sig_bits, SIGMOID_GAIN), "sig_bits": sig_bits}
 
 
+@scalar_helper
+def _sig(e: int, em: int, sum_max: int, shift: int) -> int:
+    """``SIG = (E * ((2^31 - 1) // min(E + Em, 2^31 - 1))) >> (32 - sig_bits)``."""
+    total = e + em
+    if total > sum_max:
+        total = sum_max
+    return (e * shiftexp.floor_div_pos(sum_max, total)) >> shift
+
+
 @rows_kernel
 def _gelu_rows(x, x0, n, shift, sum_max, table_len, covers):
     """ShiftGELU on each row (token). ``E`` comes from a per-call table over ``t = M - X``
-    exactly as in ``ivit.softmax``; ``Em`` (one per row) from the capped helper."""
+    exactly as in ``ivit.softmax``; ``Em`` (one per row) from the capped helper. With ``Em``
+    fixed, ``SIG`` depends on ``t`` alone: when the table covers every ``t`` and is no longer
+    than a row, each row first takes ``SIG`` for every table entry (``table_len`` divisions
+    instead of one per element), then reads it by ``t``."""
     rows, cols = x.shape
     table = shiftexp.exp_table(table_len, x0, n)
     last = table_len - 1
+    by_row = covers and table_len <= cols
     out = np.empty_like(x)
     for i in prange(rows):
         m = nbint.row_max(x, i)
         em = shiftexp.shift_exp(-m, x0, n)
-        for j in range(cols):
-            t = m - x[i, j]
-            if covers or t <= last:
-                e = table[min(t, last)]
-            else:
-                e = shiftexp.shift_exp(-t, x0, n)
-            total = e + em
-            if total > sum_max:
-                total = sum_max
-            sig = (e * shiftexp.floor_div_pos(sum_max, total)) >> shift
-            out[i, j] = x[i, j] * sig
+        if by_row:
+            sig = np.empty(table_len, dtype=np.int64)
+            for t in range(table_len):
+                sig[t] = _sig(table[t], em, sum_max, shift)
+            for j in range(cols):
+                out[i, j] = x[i, j] * sig[min(m - x[i, j], last)]
+        else:
+            for j in range(cols):
+                t = m - x[i, j]
+                if covers or t <= last:
+                    e = table[min(t, last)]
+                else:
+                    e = shiftexp.shift_exp(-t, x0, n)
+                out[i, j] = x[i, j] * _sig(e, em, sum_max, shift)
     return out
 
 

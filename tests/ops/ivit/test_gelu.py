@@ -154,6 +154,21 @@ def test_table_fallback_equals_the_direct_path():
     check_reference(k, q)
 
 
+def test_sig_by_row_table_equals_the_per_element_path():
+    """A row at least as long as the exp table takes SIG per table entry, a shorter one per
+    element: the same token in both layouts gives the reference's integers."""
+    for s in (0.0024, 0.02, 0.3):
+        k = ops.make("ivit.gelu", scale_in=s)
+        table_len, covers = shiftexp.table_plan(k.config["x0"], k.config["n"], 8)
+        assert covers and table_len <= 256
+        rng = np.random.default_rng(table_len)
+        wide = rng.integers(-128, 128, size=(3, 260))
+        wide[0, :2], wide[1, :2], wide[2] = (127, -128), (-128, -127), -128  # t spans 0..255
+        check_reference(k, wide)
+        narrow = wide[:, : max(1, table_len - 1)].copy()
+        check_reference(k, narrow)
+
+
 def test_one_column_and_extremes():
     for in_bits in (2, 8, 16, 32):
         lo, hi = -(2 ** (in_bits - 1)), 2 ** (in_bits - 1) - 1
