@@ -100,3 +100,13 @@ def test_leading_axes_and_bias_on_every_path():
         bias = rng.integers(-(2**31), 2**31, 6)
         expected = (ref.matmul(a, b) + np.array(bias.tolist(), dtype=object)).astype(np.int64)
         np.testing.assert_array_equal(intmatmul.matmul_np(a, b, bias), expected)
+
+
+def test_one_blas_thread_limits_inside_the_block_and_restores_after():
+    import threadpoolctl
+
+    before = [(p["internal_api"], p["num_threads"]) for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    with intmatmul.one_blas_thread():
+        inside = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    after = [(p["internal_api"], p["num_threads"]) for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    assert before and all(n == 1 for n in inside) and after == before
