@@ -140,6 +140,19 @@ def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]], dp_files: dic
         '`define RM_INPUT_FILE "input.hex"',
         '`define RM_OUTPUT_FILE "output.hex"',
     ]
+    lines += _config_macros(k, cfg_files)
+    for key, info in sorted(dp_files.items()):
+        lines.append(f'`define RM_DP_{identifier(key)}_FILE "{info["file"]}"')
+        lines.append(f"`define RM_DP_{identifier(key)}_BITS {info['bits']}")
+    lines.append("`endif")
+    _refuse_macro_clash(k, cfg_files, dp_files)
+    return "\n".join(lines) + "\n"
+
+
+def _config_macros(k: Kernel, cfg_files: dict[str, dict[str, Any]]) -> list[str]:
+    """The ``.svh`` lines of ``k``'s config: file, width and count of a list-valued key, the
+    value of a scalar one."""
+    lines = []
     for key, value in sorted(k.config.items()):
         if key in cfg_files:
             info = cfg_files[key]
@@ -148,12 +161,7 @@ def _svh_text(vs: VectorSet, cfg_files: dict[str, dict[str, Any]], dp_files: dic
             lines.append(f"`define RM_CFG_{identifier(key)}_COUNT {info['count']}")
         else:
             lines.append(f"`define RM_CFG_{identifier(key)} {_verilog_int(int(value))}")
-    for key, info in sorted(dp_files.items()):
-        lines.append(f'`define RM_DP_{identifier(key)}_FILE "{info["file"]}"')
-        lines.append(f"`define RM_DP_{identifier(key)}_BITS {info['bits']}")
-    lines.append("`endif")
-    _refuse_macro_clash(k, cfg_files, dp_files)
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _refuse_macro_clash(k: Kernel, cfg_files: dict[str, dict[str, Any]], dp_files: dict[str, dict[str, Any]]) -> None:
@@ -180,8 +188,44 @@ def _refuse_macro_clash(k: Kernel, cfg_files: dict[str, dict[str, Any]], dp_file
         owner[name] = source
 
 
+def _add_config_files(k: Kernel, files: dict[str, bytes], arrays: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    """Add ``cfg_<key>.hex`` (and its npz array) for every list-valued config key of ``k``;
+    returns their ``meta.json`` entries by key."""
+    cfg_files: dict[str, dict[str, Any]] = {}
+    for key, (arr, spec) in _config_tensors(k.config).items():
+        fname = f"cfg_{key}.hex"
+        files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
+        arrays[f"cfg_{key}"] = arr
+        cfg_files[key] = _spec_dict(spec, fname, arr.size)
+    return cfg_files
+
+
 def _spec_dict(spec: IntSpec, file: str, count: int) -> dict[str, Any]:
     return {"file": file, "bits": spec.bits, "signed": spec.signed, "count": count}
+
+
+def _meta_bytes(
+    meta: dict[str, Any], vs: VectorSet, files: dict[str, bytes], cfg_files: dict[str, Any], dp_files: dict[str, Any], method_rules: str, svh_name: str, git_revision: str | None
+) -> bytes:
+    """``meta.json``: ``meta`` (format, name, op, layout, tensors) with the fields every set
+    has: config, parameters, rules, seed, notes, the sha256 of every other file."""
+    k = vs.kernel
+    meta = dict(
+        meta,
+        config=jsonable(k.config),
+        config_files=cfg_files,
+        datapath_files=dp_files,
+        params=jsonable(k.params),
+        scale_out=jsonable(k.scale_out),
+        rules=method_rules,
+        svh=svh_name,
+        seed=vs.seed,
+        notes=jsonable(vs.notes),
+        sha256={fname: hashlib.sha256(data).hexdigest() for fname, data in sorted(files.items())},
+    )
+    if git_revision is not None:
+        meta["git_revision"] = git_revision
+    return (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode()
 
 
 def render(vs: VectorSet, *, method_rules: str, git_revision: str | None = None, version: str = __version__) -> dict[str, bytes]:
@@ -198,12 +242,7 @@ def render(vs: VectorSet, *, method_rules: str, git_revision: str | None = None,
         "output.hex": to_hex_text(vs.outputs.reshape(-1), k.out_spec.bits, k.out_spec.signed).encode(),
     }
     arrays = {"input": vs.inputs, "output": vs.outputs}
-    cfg_files: dict[str, dict[str, Any]] = {}
-    for key, (arr, spec) in _config_tensors(k.config).items():
-        fname = f"cfg_{key}.hex"
-        files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
-        arrays[f"cfg_{key}"] = arr
-        cfg_files[key] = _spec_dict(spec, fname, arr.size)
+    cfg_files = _add_config_files(k, files, arrays)
     dp_files: dict[str, dict[str, Any]] = {}
     for key, values in sorted(vs.datapath.items()):
         if np.shape(values) != vs.inputs.shape:
@@ -227,20 +266,8 @@ def render(vs: VectorSet, *, method_rules: str, git_revision: str | None = None,
             "input": _spec_dict(k.in_spec, "input.hex", vs.inputs.size),
             "output": _spec_dict(k.out_spec, "output.hex", vs.outputs.size),
         },
-        "config": jsonable(k.config),
-        "config_files": cfg_files,
-        "datapath_files": dp_files,
-        "params": jsonable(k.params),
-        "scale_out": jsonable(k.scale_out),
-        "rules": method_rules,
-        "svh": svh_name,
-        "seed": vs.seed,
-        "notes": jsonable(vs.notes),
-        "sha256": {fname: hashlib.sha256(data).hexdigest() for fname, data in sorted(files.items())},
     }
-    if git_revision is not None:
-        meta["git_revision"] = git_revision
-    files[META] = (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode()
+    files[META] = _meta_bytes(meta, vs, files, cfg_files, dp_files, method_rules, svh_name, git_revision)
     return files
 
 
@@ -305,12 +332,7 @@ def _render_shaped(vs: VectorSet, *, method_rules: str, git_revision: str | None
         data, entry, array = _tensor_file(role, named[name], k.in_specs.get(name))
         files[entry["file"]], tensors[role], arrays[role] = data, entry, array
     files["output.hex"], tensors["output"], arrays["output"] = _tensor_file("output", np.asarray(vs.outputs), k.out_spec)
-    cfg_files: dict[str, dict[str, Any]] = {}
-    for key, (arr, spec) in _config_tensors(k.config).items():
-        fname = f"cfg_{key}.hex"
-        files[fname] = to_hex_text(arr, spec.bits, spec.signed).encode()
-        arrays[f"cfg_{key}"] = arr
-        cfg_files[key] = _spec_dict(spec, fname, arr.size)
+    cfg_files = _add_config_files(k, files, arrays)
     files["vectors.npz"] = npz_bytes(arrays)
     svh_name = f"{identifier(vs.name).lower()}.svh"
     out = tensors["output"]
@@ -328,12 +350,7 @@ def _render_shaped(vs: VectorSet, *, method_rules: str, git_revision: str | None
     ]
     for role in list(roles.values()) + ["output"]:
         header += _dims_lines(role, tensors[role])
-    for key, value in sorted(k.config.items()):
-        if key in cfg_files:
-            info = cfg_files[key]
-            header += [f'`define RM_CFG_{identifier(key)}_FILE "{info["file"]}"', f"`define RM_CFG_{identifier(key)}_BITS {info['bits']}", f"`define RM_CFG_{identifier(key)}_COUNT {info['count']}"]
-        else:
-            header.append(f"`define RM_CFG_{identifier(key)} {_verilog_int(int(value))}")
+    header += _config_macros(k, cfg_files)
     _refuse_macro_clash(k, cfg_files, {})
     files[svh_name] = ("\n".join(header + ["`endif"]) + "\n").encode()
     meta = {
@@ -344,20 +361,8 @@ def _render_shaped(vs: VectorSet, *, method_rules: str, git_revision: str | None
         "refmodel_version": version,
         "layout": {"order": "row-major", "shaped": True},
         "tensors": tensors,
-        "config": jsonable(k.config),
-        "config_files": cfg_files,
-        "datapath_files": {},
-        "params": jsonable(k.params),
-        "scale_out": jsonable(k.scale_out),
-        "rules": method_rules,
-        "svh": svh_name,
-        "seed": vs.seed,
-        "notes": jsonable(vs.notes),
-        "sha256": {fname: hashlib.sha256(data).hexdigest() for fname, data in sorted(files.items())},
     }
-    if git_revision is not None:
-        meta["git_revision"] = git_revision
-    files[META] = (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode()
+    files[META] = _meta_bytes(meta, vs, files, cfg_files, {}, method_rules, svh_name, git_revision)
     return files
 
 
