@@ -88,8 +88,8 @@ def write_layer_sets(stage: Path, layers: list[Layer], slots: dict[str, tuple[st
         datapath = {} if shaped else k.datapath(inputs)
         vs = vectorset.VectorSet(layer.name, k, inputs, layer.output, seed=seed, notes=notes, datapath=datapath)
         directory = layer_dir(layer.name)
+        (stage / directory).mkdir()
         for fname, data in vectorset.render(vs, method_rules=RULES.get(k.name, ""), git_revision=revision).items():
-            (stage / directory).mkdir(exist_ok=True)
             (stage / directory / fname).write_bytes(data)
         entries.append(
             {
