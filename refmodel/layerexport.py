@@ -28,7 +28,6 @@ output files and the map give, integer for integer.
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -118,19 +117,13 @@ def slot_entries(layers: list[Layer], slots: dict[str, tuple[str, str]]) -> list
 # ------------------------------------------------------------------------------ the check
 
 
-def _npz(path: Path) -> dict[str, np.ndarray]:
-    with zipfile.ZipFile(path) as archive:
-        return {n.removesuffix(".npy"): np.lib.format.read_array(io.BytesIO(archive.read(n)), allow_pickle=False) for n in archive.namelist()}
-
-
-def _tensors(directory: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """A set's inputs by input name and its output, from its hex files."""
-    meta, inputs, output = vectorset.read(directory)
+def _inputs(directory: Path, names: list[str]) -> dict[str, np.ndarray]:
+    """A set's inputs by input name (``names``: the manifest's, in the op's order), from its
+    hex files."""
+    _, inputs, _ = vectorset.read(directory)
     if isinstance(inputs, dict):
-        return {role.removeprefix("input_"): arr for role, arr in inputs.items()}, output
-    from refmodel import ops
-
-    return {next(iter(vectorset.input_roles(ops.make(meta["op"], **meta["params"])))): inputs}, output
+        return {role.removeprefix("input_"): arr for role, arr in inputs.items()}
+    return {names[0]: inputs} if len(names) == 1 else {}
 
 
 def _source(entry: dict[str, Any], directory: Path, size: int) -> Source:
@@ -142,7 +135,7 @@ def _source(entry: dict[str, Any], directory: Path, size: int) -> Source:
         return Source("layer", producers, True)
     if entry.get("map") != "gather" or not isinstance(entry.get("wiring"), str):
         raise ValueError(f"field 'map': expected 'identity' or 'gather' with a 'wiring' file, got {entry.get('map')!r}")
-    arrays = _npz(directory / entry["wiring"])
+    arrays = vectorset.npz_arrays((directory / entry["wiring"]).read_bytes())
     element, producer = arrays.get("element"), arrays.get("producer")
     if element is None or element.size != size or (producer is None) != (len(producers) == 1) or (producer is not None and producer.size != size):
         raise ValueError(f"{entry['wiring']}: expected {size} elements in 'element'" + (" and 'producer'" if len(producers) > 1 else ""))
@@ -162,7 +155,7 @@ def chain_problems(directory: Path, layers: list[dict[str, Any]]) -> dict[str, l
 
     def output_of(name: str) -> np.ndarray:
         if name not in outputs:
-            outputs[name] = _tensors(directory / dirs[name])[1]
+            outputs[name] = vectorset.read(directory / dirs[name])[2]
         return outputs[name]
 
     for i, entry in enumerate(layers):
@@ -175,7 +168,7 @@ def chain_problems(directory: Path, layers: list[dict[str, Any]]) -> dict[str, l
         if not wanted:
             continue
         try:
-            inputs = _tensors(directory / entry["dir"])[0]
+            inputs = _inputs(directory / entry["dir"], list(sources))
         except (ValueError, OSError, KeyError) as exc:
             problems.setdefault(name, []).append(f"chain: cannot read the inputs ({exc})")
             continue

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from refmodel import ops
-from refmodel.layers import UniqueNames
+from refmodel.layers import UniqueNames, detached_probes
 from refmodel.quant import opcall
 
 CODE_SHIFT = 40
@@ -159,11 +159,7 @@ class _SourceTracer:
 def record(qmodel: torch.nn.Module, images: torch.Tensor) -> list[Layer]:
     """Every integer layer of the frozen ``qmodel`` on ``images``, in forward order, with its
     inputs' sources (see the module docstring). The slot probes are detached meanwhile."""
-    slots = list(qmodel.slots())
-    probes = [s.probe for s in slots]
-    for s in slots:
-        s.probe = None
-    try:
+    with detached_probes(qmodel):
         values = _ValueTracer()
         with torch.no_grad(), opcall.datapath("numba", values):
             qmodel(images)
@@ -174,7 +170,4 @@ def record(qmodel: torch.nn.Module, images: torch.Tensor) -> list[Layer]:
             qmodel(images)
         if sources.index != len(values.layers):
             raise RuntimeError(f"the replayed wiring ran {sources.index} layers, the recorded run {len(values.layers)}")
-    finally:
-        for s, p in zip(slots, probes):
-            s.probe = p
     return values.layers

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -77,6 +78,21 @@ def _compact(out: np.ndarray, spec: ops.IntSpec) -> np.ndarray:
         if info.min <= spec.lo and spec.hi <= info.max:
             return out.astype(dtype)
     return out.copy()
+
+
+@contextmanager
+def detached_probes(qmodel: torch.nn.Module) -> Iterator[None]:
+    """The slot probes of ``qmodel`` detached inside the block (they watch the PyTorch path
+    only), restored after it."""
+    slots = list(qmodel.slots())
+    probes = [s.probe for s in slots]
+    for s in slots:
+        s.probe = None
+    try:
+        yield
+    finally:
+        for s, p in zip(slots, probes):
+            s.probe = p
 
 
 class EngineTracer:
@@ -154,16 +170,8 @@ class Engine:
         default ``qmodel(batch)``), comparing every layer; returns the PyTorch path's logits."""
         start = time.perf_counter()
         tracer = EngineTracer(self.widths)
-        slots = list(qmodel.slots())
-        probes = [s.probe for s in slots]
-        for s in slots:
-            s.probe = None  # the slot probes watch the PyTorch path only
-        try:
-            with torch.no_grad(), opcall.datapath("numba", tracer):
-                engine_logits = qmodel(batch)
-        finally:
-            for s, p in zip(slots, probes):
-                s.probe = p
+        with detached_probes(qmodel), torch.no_grad(), opcall.datapath("numba", tracer):
+            engine_logits = qmodel(batch)
         self.seconds += time.perf_counter() - start
         compare = CompareTracer(tracer, self.checks)
         with torch.no_grad(), opcall.datapath("twin", compare):

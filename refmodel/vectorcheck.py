@@ -25,7 +25,6 @@ compares every file byte for byte (``report.txt`` excepted: it describes the inv
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -135,14 +134,9 @@ def _first_line_difference(expected: bytes, got: bytes) -> str:
     return f"{len(act) - 1} lines, expected {len(exp) - 1}"
 
 
-def _npz_arrays(data: bytes) -> dict[str, np.ndarray]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {n.removesuffix(".npy"): np.lib.format.read_array(io.BytesIO(archive.read(n)), allow_pickle=False) for n in archive.namelist()}
-
-
 def _npz_difference(expected: bytes, got: bytes) -> str:
     try:
-        exp, act = _npz_arrays(expected), _npz_arrays(got)
+        exp, act = vectorset.npz_arrays(expected), vectorset.npz_arrays(got)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         return f"not a readable npz archive ({exc})"
     if sorted(exp) != sorted(act):

@@ -103,6 +103,12 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+def npz_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive's bytes, by name (no pickles)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {n.removesuffix(".npy"): np.lib.format.read_array(io.BytesIO(archive.read(n)), allow_pickle=False) for n in archive.namelist()}
+
+
 def _with_width(arr: np.ndarray) -> tuple[np.ndarray, IntSpec]:
     """``arr`` flattened, with the smallest signed width (at least 2) that holds it."""
     arr = np.asarray(arr, dtype=np.int64).reshape(-1)
