@@ -1,7 +1,7 @@
 """Benchmark every op's Numba kernel against its PyTorch twin on DeiT-T-sized tensors.
 
     python -m refmodel.bench [--repeat 7] [--ops ivit.softmax,...] [--scale 1.0]
-    python -m refmodel.bench --network deit_t [--repeat 3]
+    python -m refmodel.bench --network deit_t [--repeat 7]
 
 With ``--network MODEL`` it times the whole network instead (:mod:`refmodel.netbench`): the
 Numba engine, the PyTorch path and timm's float model at batch 8, ending with

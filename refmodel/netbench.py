@@ -3,8 +3,9 @@ process, on the same batch (``python -m refmodel.bench --network MODEL``).
 
 The quantized model takes a uniform plan (``--method``, default I-ViT: its calibration is
 the cheapest) calibrated on the timed batch itself. Each of the three runs once as warm-up
-(Numba compile or cache load, allocator), then ``repeat`` times; the median gives images per
-second. The engine's and the PyTorch path's logits must be equal (else ``AssertionError``).
+(Numba compile or cache load, allocator), then ``repeat`` rounds each time the three in turn,
+so that a machine whose speed drifts (a shared virtual machine) slows all three alike; the
+median of each gives images per second. The engine's and the PyTorch path's logits must be equal (else ``AssertionError``).
 The last line is ``network MODEL: engine E img/s, pytorch P img/s, float F img/s,
 engine/float R``.
 """
@@ -41,14 +42,17 @@ class NetworkResult:
         return f"network {self.model}: engine {e:.2f} img/s, pytorch {p:.2f} img/s, float {f:.2f} img/s, engine/float {e / f:.2f}"
 
 
-def _median(fn: Callable[[], torch.Tensor], repeat: int) -> tuple[float, torch.Tensor]:
-    out = fn()  # warm-up
-    times = []
+def _interleaved_medians(fns: list[Callable[[], torch.Tensor]], repeat: int) -> tuple[list[float], list[torch.Tensor]]:
+    """Median seconds of each of ``fns`` over ``repeat`` rounds that call each once in turn
+    (after one warm-up call each), and each one's last result."""
+    outs = [fn() for fn in fns]
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            outs[i] = fn()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times], outs
 
 
 def input_size(model: torch.nn.Module) -> tuple[int, int, int]:
@@ -78,11 +82,8 @@ def run(name: str, repeat: int = 3, batch: int = BATCH, bits: int = 8, method: s
         with torch.no_grad():
             return model(images)
 
-    engine_s, engine_logits = _median(engine, repeat)
-    progress(f"timed the engine ({engine_s:.2f} s per batch)")
-    pytorch_s, pytorch_logits = _median(pytorch, repeat)
-    progress(f"timed the PyTorch path ({pytorch_s:.2f} s per batch)")
-    float_s, _ = _median(float_model, repeat)
+    (engine_s, pytorch_s, float_s), (engine_logits, pytorch_logits, _) = _interleaved_medians([engine, pytorch, float_model], repeat)
+    progress(f"timed {repeat} rounds: engine {engine_s:.2f} s, PyTorch path {pytorch_s:.2f} s, float {float_s:.3f} s per batch")
     if not torch.equal(engine_logits, pytorch_logits):
         raise AssertionError(f"{name}: the engine's logits differ from the PyTorch path's")
     return NetworkResult(name, batch, engine_s, pytorch_s, float_s)

@@ -25,18 +25,24 @@ magnitude and float copies are taken once at construction and so are its values'
 later call; the plan is still made at each call from the activation's ``max|a|`` measured
 then. Each chunk's float product goes to int64 in one pass that also adds the bias (first
 chunk) or the running sum (later chunks); the sum of integers is the same in any order.
+
+The float products run on the Numba kernels' own threads when :func:`refmodel.ops.blas.find`
+gives numpy's ``cblas_?gemm`` (:func:`_blas_blocks`: one task per matrix and block of rows,
+each calling BLAS on its block, one BLAS thread each); otherwise numpy's ``matmul`` on one
+BLAS thread computes them.
 """
 
 from __future__ import annotations
 
 import contextlib
 
+import numba
 import numpy as np
 import threadpoolctl
 import torch
 
 from refmodel.jit import prange, rows_kernel
-from refmodel.ops import scan
+from refmodel.ops import blas, scan
 
 #: Exclusive bounds below which every integer is exact in float32 and float64.
 FLOAT32_EXACT = 1 << 24
@@ -126,6 +132,36 @@ def _matmul_loops(a, b):
 
 
 @rows_kernel
+def _blas_blocks(gemm, one, zero, a, b, bias, out, chunk, row_blocks):
+    """``out[n] = a[n] @ b[n] + bias`` for float ``a (B, M, K)`` and ``b (B, K, N)`` holding
+    integers, ``out`` int64 ``(B, M, N)``: task ``t`` takes matrix ``n = t // row_blocks`` and
+    its ``t % row_blocks``-th block of rows, multiplies it by BLAS ``gemm`` in reduction
+    chunks of ``chunk`` columns, and adds each chunk's product to ``out`` as int64."""
+    batches, rows, depth = a.shape
+    cols = b.shape[2]
+    step = (rows + row_blocks - 1) // row_blocks
+    for t in prange(batches * row_blocks):
+        n = t // row_blocks
+        lo = (t - n * row_blocks) * step
+        hi = min(rows, lo + step)
+        if hi <= lo:
+            continue
+        part = np.empty((hi - lo, cols), dtype=a.dtype)
+        for k0 in range(0, depth, chunk):
+            width = min(chunk, depth - k0)
+            gemm(101, 111, 111, hi - lo, cols, width, one, a[n, lo:, k0:].ctypes, depth, b[n, k0:, :].ctypes, cols, zero, part.ctypes, cols)
+            if k0 == 0:
+                for r in range(hi - lo):
+                    for j in range(cols):
+                        out[n, lo + r, j] = np.int64(part[r, j]) + bias[j]
+            else:
+                for r in range(hi - lo):
+                    for j in range(cols):
+                        out[n, lo + r, j] += np.int64(part[r, j])
+    return out
+
+
+@rows_kernel
 def _store(part, bias, out):
     """``out[r, j] = int64(part[r, j]) + bias[j]`` for a float ``part (R, N)`` of integers."""
     rows, cols = part.shape
@@ -165,15 +201,37 @@ def matmul_np(a: np.ndarray | Operand, b: np.ndarray | Operand, bias: np.ndarray
     dtype = next(d for name, _, d in _FLOAT_FORMATS if name == path)
     af, bf = a.floats(dtype), b.floats(dtype)
     out = np.empty(out_shape, dtype=np.int64)
-    out_rows = out.reshape(-1, cols)
     with one_blas_thread():
-        for lo in range(0, k, chunk):
-            part = np.matmul(af[..., lo : lo + chunk], bf[..., lo : lo + chunk, :]).reshape(-1, cols)
-            if lo == 0:
-                _store(part, bias, out_rows)
-            else:
-                _accumulate(part, out_rows)
+        if use_numba_blas and (gemms := blas.find()) is not None:
+            _blas_chunks(gemms, dtype, af, bf, bias, out, chunk)
+        else:
+            _numpy_chunks(af, bf, bias, out, chunk)
     return out
+
+
+#: Whether :func:`matmul_np` calls BLAS from the Numba workers when it can (tests turn it off
+#: to cover numpy's ``matmul`` path).
+use_numba_blas = True
+
+
+def _blas_chunks(gemms: blas.Gemms, dtype: type, af: np.ndarray, bf: np.ndarray, bias: np.ndarray, out: np.ndarray, chunk: int) -> None:
+    cols, depth = bf.shape[-1], af.shape[-1]
+    a3, b3 = af.reshape((-1,) + af.shape[-2:]), bf.reshape((-1, depth, cols))
+    batches = a3.shape[0]
+    row_blocks = max(1, -(-numba.get_num_threads() // batches))
+    gemm = gemms.sgemm if dtype is np.float32 else gemms.dgemm
+    _blas_blocks(gemm, dtype(1.0), dtype(0.0), a3, b3, bias, out.reshape(a3.shape[:2] + (cols,)), chunk, row_blocks)
+
+
+def _numpy_chunks(af: np.ndarray, bf: np.ndarray, bias: np.ndarray, out: np.ndarray, chunk: int) -> None:
+    cols, k = bf.shape[-1], af.shape[-1]
+    out_rows = out.reshape(-1, cols)
+    for lo in range(0, k, chunk):
+        part = np.matmul(af[..., lo : lo + chunk], bf[..., lo : lo + chunk, :]).reshape(-1, cols)
+        if lo == 0:
+            _store(part, bias, out_rows)
+        else:
+            _accumulate(part, out_rows)
 
 
 _BLAS: threadpoolctl.ThreadpoolController | None = None

@@ -9,11 +9,45 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refmodel.ops import intmatmul
+from refmodel.ops import blas, intmatmul
 from tests.ops import reference_linear as ref
 from refmodel.testing import int_arrays
 
 pytestmark = pytest.mark.plain
+
+
+def matmul_both_ways(a, b, bias=None):
+    """``matmul_np`` with BLAS called from the Numba workers and with numpy's ``matmul``;
+    asserts the two agree and returns the result."""
+    saved = intmatmul.use_numba_blas
+    try:
+        intmatmul.use_numba_blas = True
+        in_numba = intmatmul.matmul_np(a, b, bias)
+        intmatmul.use_numba_blas = False
+        in_numpy = intmatmul.matmul_np(a, b, bias)
+    finally:
+        intmatmul.use_numba_blas = saved
+    np.testing.assert_array_equal(in_numba, in_numpy)
+    return in_numba
+
+
+def test_numpys_blas_is_found_and_checked():
+    gemms = blas.find()
+    assert gemms is not None, "numpy's OpenBLAS should be callable from the Numba kernels"
+    assert "openblas" in gemms.library.lower()
+    assert blas._computes_exactly(gemms.sgemm, np.float32) and blas._computes_exactly(gemms.dgemm, np.float64)
+
+
+@pytest.mark.parametrize("batches,rows", [(1, 1), (1, 2), (1, 3), (1, 37), (2, 1), (5, 7), (24, 3)])
+def test_row_blocks_cover_every_row_once(batches, rows):
+    # the Numba path splits the rows of each matrix into one block per worker; every split
+    # (fewer rows than workers, a last short block, many matrices) must write each row once
+    rng = np.random.default_rng(batches * 100 + rows)
+    a = rng.integers(-128, 128, (batches, rows, 70))
+    b = rng.integers(-128, 128, (batches, 70, 9))
+    bias = rng.integers(-(2**31), 2**31, 9)
+    expected = (ref.matmul(a, b) + np.array(bias.tolist(), dtype=object)).astype(np.int64)
+    np.testing.assert_array_equal(matmul_both_ways(a, b, bias), expected)
 
 
 def test_plan_takes_the_narrowest_exact_format():
@@ -50,7 +84,7 @@ def test_every_path_equals_python_ints(data, a_bits, b_bits, k):
     if k * (1 << (a_bits - 1)) * (1 << (b_bits - 1)) >= 2**63:
         return
     expected = ref.matmul(a, b).astype(np.int64)
-    np.testing.assert_array_equal(intmatmul.matmul_np(a, b), expected)
+    np.testing.assert_array_equal(matmul_both_ways(a, b), expected)
     np.testing.assert_array_equal(intmatmul.matmul_loops(a, b), expected)
     np.testing.assert_array_equal(intmatmul.matmul_torch(torch.from_numpy(a), torch.from_numpy(b)).numpy(), expected)
 
@@ -63,7 +97,7 @@ def test_chunked_float32_is_exact_at_the_bound(k):
     b[0, ::3, 1] = 127
     assert intmatmul.plan(k, 128, 128)[0] == "float32"
     expected = ref.matmul(a, b).astype(np.int64)
-    np.testing.assert_array_equal(intmatmul.matmul_np(a, b), expected)
+    np.testing.assert_array_equal(matmul_both_ways(a, b), expected)
     np.testing.assert_array_equal(intmatmul.matmul_torch(torch.from_numpy(a), torch.from_numpy(b)).numpy(), expected)
 
 
@@ -77,7 +111,7 @@ def test_sums_that_float32_would_round_are_exact():
     expected = 1024 * 128 * 128 + 127 * 129
     assert expected > 2**24 and expected % 2 == 1
     assert intmatmul.plan(k, 128, 129) == ("float32", (2**24 - 1) // (128 * 129))
-    assert int(intmatmul.matmul_np(a, b)[0, 0, 0]) == expected
+    assert int(matmul_both_ways(a, b)[0, 0, 0]) == expected
     unchunked = float(np.matmul(a.astype(np.float32), b.astype(np.float32))[0, 0, 0])
     assert unchunked != expected  # what the bound protects against
 
@@ -99,7 +133,7 @@ def test_leading_axes_and_bias_on_every_path():
         b = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), (2, 3, 5, 6))
         bias = rng.integers(-(2**31), 2**31, 6)
         expected = (ref.matmul(a, b) + np.array(bias.tolist(), dtype=object)).astype(np.int64)
-        np.testing.assert_array_equal(intmatmul.matmul_np(a, b, bias), expected)
+        np.testing.assert_array_equal(matmul_both_ways(a, b, bias), expected)
 
 
 def test_one_blas_thread_limits_inside_the_block_and_restores_after():
