@@ -59,7 +59,7 @@ class Gemm(Kernel):
         return {"ACC": self._acc_range}
 
     def _out_cols(self, cols: int) -> int:
-        return self._w_t.ints.shape[2]
+        return self._w_t.shape[2]
 
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
         x = intmatmul.Operand(rows[None])

@@ -91,26 +91,49 @@ class Operand:
     ``max_abs = max|x|`` and its float copies (float32 made with the range, in one pass;
     float64 on first use).
 
-    ``fixed=False`` wraps ``x`` (no copy) for one product. ``fixed=True`` takes a private
-    read-only copy, for an operand used in many products (a layer's weights): its range and
-    float copies then stay its values' for as long as it lives."""
+    ``fixed=False`` wraps ``x`` (no copy; any strides) for one product. Its float copy is read
+    from the view in place; when ``x`` is the transposed view of a row-major matrix (its
+    last-but-one axis has unit stride, as ``k^T``) the copy keeps the row-major layout and
+    ``transposed`` is True, so BLAS reads it transposed. ``fixed=True`` takes a private
+    read-only C-order copy, for an operand used in many products (a layer's weights): its
+    range and float copies then stay its values' for as long as it lives. ``ints`` (the values
+    in C order, for the int64 path) is made on first use."""
 
     def __init__(self, x: np.ndarray, fixed: bool = False) -> None:
         if fixed:
-            ints = np.array(x, dtype=np.int64, order="C", copy=True)
-            ints.setflags(write=False)
+            x = np.array(x, dtype=np.int64, order="C", copy=True)
+            x.setflags(write=False)
         else:
-            ints = np.ascontiguousarray(x, dtype=np.int64)
-        self.ints = ints
-        f32, self.lo, self.hi = scan.to_float(ints, np.float32)
+            x = np.asarray(x, dtype=np.int64)
+        self._x = x
+        self.shape: tuple[int, ...] = x.shape
+        self.transposed = x.ndim >= 2 and not x.flags.c_contiguous and x.strides[-2] == x.itemsize
+        f32, self.lo, self.hi = scan.to_float(self._stored(x), np.float32)
         self.max_abs = max(self.hi, -self.lo)
         self._floats: dict[type, np.ndarray] = {np.float32: f32}
+        self._ints: np.ndarray | None = x if x.flags.c_contiguous else None
+
+    def _stored(self, x: np.ndarray) -> np.ndarray:
+        return x.swapaxes(-1, -2) if self.transposed else x
+
+    @property
+    def ints(self) -> np.ndarray:
+        """``x`` as a C-contiguous int64 array."""
+        if self._ints is None:
+            self._ints = np.ascontiguousarray(self._x)
+        return self._ints
 
     def floats(self, dtype: type[np.floating]) -> np.ndarray:
-        """``x`` as ``dtype`` (exact when every ``|x|`` is below that format's bound)."""
+        """``x`` as ``dtype`` (exact when every ``|x|`` is below that format's bound), C order;
+        for a ``transposed`` operand the C-order copy of ``x.swapaxes(-1, -2)``."""
         if dtype not in self._floats:
-            self._floats[dtype] = scan.to_float(self.ints, dtype)[0]
+            self._floats[dtype] = scan.to_float(self._stored(self._x), dtype)[0]
         return self._floats[dtype]
+
+    def logical_floats(self, dtype: type[np.floating]) -> np.ndarray:
+        """:meth:`floats` as a view of ``x``'s shape."""
+        f = self.floats(dtype)
+        return f.swapaxes(-1, -2) if self.transposed else f
 
 
 @rows_kernel
@@ -132,13 +155,21 @@ def _matmul_loops(a, b):
 
 
 @rows_kernel
-def _blas_blocks(gemm, one, zero, a, b, bias, out, chunk, row_blocks):
-    """``out[n] = a[n] @ b[n] + bias`` for float ``a (B, M, K)`` and ``b (B, K, N)`` holding
-    integers, ``out`` int64 ``(B, M, N)``: task ``t`` takes matrix ``n = t // row_blocks`` and
-    its ``t % row_blocks``-th block of rows, multiplies it by BLAS ``gemm`` in reduction
-    chunks of ``chunk`` columns, and adds each chunk's product to ``out`` as int64."""
-    batches, rows, depth = a.shape
-    cols = b.shape[2]
+def _blas_blocks(gemm, one, zero, a, a_t, b, b_t, bias, out, chunk, row_blocks):
+    """``out[n] = op(a[n]) @ op(b[n]) + bias`` for float ``a`` and ``b`` holding integers
+    (``op(x) = x^T`` when the flag ``a_t`` / ``b_t`` is set, else ``x``), giving ``op(a[n])``
+    of shape ``(M, K)`` and ``op(b[n])`` of ``(K, N)``, and int64 ``out (B, M, N)``: task ``t``
+    takes matrix ``n = t // row_blocks`` and its ``t % row_blocks``-th block of rows,
+    multiplies it by BLAS ``gemm`` in reduction chunks of ``chunk`` columns, and adds each
+    chunk's product to ``out`` as int64."""
+    batches = a.shape[0]
+    rows = a.shape[2] if a_t else a.shape[1]
+    depth = a.shape[1] if a_t else a.shape[2]
+    cols = b.shape[1] if b_t else b.shape[2]
+    lda = a.shape[2]
+    ldb = b.shape[2]
+    trans_a = 112 if a_t else 111
+    trans_b = 112 if b_t else 111
     step = (rows + row_blocks - 1) // row_blocks
     for t in prange(batches * row_blocks):
         n = t // row_blocks
@@ -149,7 +180,9 @@ def _blas_blocks(gemm, one, zero, a, b, bias, out, chunk, row_blocks):
         part = np.empty((hi - lo, cols), dtype=a.dtype)
         for k0 in range(0, depth, chunk):
             width = min(chunk, depth - k0)
-            gemm(101, 111, 111, hi - lo, cols, width, one, a[n, lo:, k0:].ctypes, depth, b[n, k0:, :].ctypes, cols, zero, part.ctypes, cols)
+            a_block = a[n, k0:, lo:] if a_t else a[n, lo:, k0:]
+            b_block = b[n, :, k0:] if b_t else b[n, k0:, :]
+            gemm(101, trans_a, trans_b, hi - lo, cols, width, one, a_block.ctypes, lda, b_block.ctypes, ldb, zero, part.ctypes, cols)
             if k0 == 0:
                 for r in range(hi - lo):
                     for j in range(cols):
@@ -191,21 +224,20 @@ def matmul_np(a: np.ndarray | Operand, b: np.ndarray | Operand, bias: np.ndarray
     or float64 BLAS in chunks under the bound of :func:`plan`, else int64 loops."""
     a = a if isinstance(a, Operand) else Operand(a)
     b = b if isinstance(b, Operand) else Operand(b)
-    k, cols = a.ints.shape[-1], b.ints.shape[-1]
+    k, cols = a.shape[-1], b.shape[-1]
     path, chunk = plan(k, a.max_abs, b.max_abs)
     bias = np.zeros(cols, dtype=np.int64) if bias is None else bias
-    out_shape = a.ints.shape[:-1] + (cols,)
+    out_shape = a.shape[:-1] + (cols,)
     if path == "int64":
-        stack = _matmul_loops(a.ints.reshape((-1,) + a.ints.shape[-2:]), b.ints.reshape((-1,) + b.ints.shape[-2:]))
+        stack = _matmul_loops(a.ints.reshape((-1,) + a.shape[-2:]), b.ints.reshape((-1,) + b.shape[-2:]))
         return stack.reshape(out_shape) + bias
     dtype = next(d for name, _, d in _FLOAT_FORMATS if name == path)
-    af, bf = a.floats(dtype), b.floats(dtype)
     out = np.empty(out_shape, dtype=np.int64)
     with one_blas_thread():
         if use_numba_blas and (gemms := blas.find()) is not None:
-            _blas_chunks(gemms, dtype, af, bf, bias, out, chunk)
+            _blas_chunks(gemms, dtype, a, b, bias, out, chunk)
         else:
-            _numpy_chunks(af, bf, bias, out, chunk)
+            _numpy_chunks(a.logical_floats(dtype), b.logical_floats(dtype), bias, out, chunk)
     return out
 
 
@@ -214,13 +246,14 @@ def matmul_np(a: np.ndarray | Operand, b: np.ndarray | Operand, bias: np.ndarray
 use_numba_blas = True
 
 
-def _blas_chunks(gemms: blas.Gemms, dtype: type, af: np.ndarray, bf: np.ndarray, bias: np.ndarray, out: np.ndarray, chunk: int) -> None:
-    cols, depth = bf.shape[-1], af.shape[-1]
-    a3, b3 = af.reshape((-1,) + af.shape[-2:]), bf.reshape((-1, depth, cols))
-    batches = a3.shape[0]
+def _blas_chunks(gemms: blas.Gemms, dtype: type, a: Operand, b: Operand, bias: np.ndarray, out: np.ndarray, chunk: int) -> None:
+    af, bf = a.floats(dtype), b.floats(dtype)
+    a3, b3 = af.reshape((-1,) + af.shape[-2:]), bf.reshape((-1,) + bf.shape[-2:])
+    batches, cols = a3.shape[0], b.shape[-1]
     row_blocks = max(1, -(-numba.get_num_threads() // batches))
     gemm = gemms.sgemm if dtype is np.float32 else gemms.dgemm
-    _blas_blocks(gemm, dtype(1.0), dtype(0.0), a3, b3, bias, out.reshape(a3.shape[:2] + (cols,)), chunk, row_blocks)
+    out3 = out.reshape((batches, a.shape[-2], cols))
+    _blas_blocks(gemm, dtype(1.0), dtype(0.0), a3, a.transposed, b3, b.transposed, bias, out3, chunk, row_blocks)
 
 
 def _numpy_chunks(af: np.ndarray, bf: np.ndarray, bias: np.ndarray, out: np.ndarray, chunk: int) -> None:

@@ -75,6 +75,9 @@ class Kernel(ABC):
     #: kernels that never index memory by an input value, so that an input outside its width
     #: only yields a result that is dropped. Otherwise ``sim`` checks the range first.
     range_in_kernel: ClassVar[bool] = False
+    #: True when ``_sim_inputs`` reads its int64 inputs in any memory layout (a strided view
+    #: is passed through as it is); otherwise each arrives in C order.
+    strided_inputs: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -199,13 +202,16 @@ class Kernel(ABC):
         return named
 
     def _sim_array(self, name: str, q: Any, check_range: bool = True) -> np.ndarray:
-        """Input ``name`` of a several-input op as a C-contiguous int64 array, its dtype and
-        (with ``check_range``, and always for uint64) declared width checked."""
+        """Input ``name`` of a several-input op as an int64 array (C-contiguous unless the op
+        takes ``strided_inputs``), its dtype and (with ``check_range``, and always for uint64)
+        declared width checked."""
         arr = np.asarray(q)
         if arr.dtype.kind not in "iu":
             raise ValueError(f"{name}: expected an integer numpy array, got dtype {arr.dtype}")
         if arr.size and (check_range or arr.dtype == np.uint64):  # uint64 past 2^63 would wrap in int64
             self._check_range(*scan.int_range(arr), name)
+        if self.strided_inputs:
+            return arr.astype(np.int64, copy=False)
         return np.ascontiguousarray(arr, dtype=np.int64)
 
     def _twin_tensor(self, name: str, t: Any) -> torch.Tensor:

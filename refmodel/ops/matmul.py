@@ -41,6 +41,7 @@ class Matmul(Kernel):
     reduces_rows = False
     inputs = ("a", "b")
     range_in_kernel = True
+    strided_inputs = True  # a head of q, k or v, and k^T, are read in place
 
     def __init__(self, *, acc_range: tuple[int, int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -60,7 +61,7 @@ class Matmul(Kernel):
         a, b = (intmatmul.Operand(arrays[name]) for name in self.inputs)  # each converted with its range
         self._check_range(a.lo, a.hi, "a")
         self._check_range(b.lo, b.hi, "b")
-        self._check_shapes(a.ints.shape, b.ints.shape)
+        self._check_shapes(a.shape, b.shape)
         return intmatmul.matmul_np(a, b)
 
     def _twin_inputs(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -4,7 +4,8 @@ to float together with that range, each one parallel read of the array.
 :func:`int_range` gives ``(min x, max x)`` of an integer array as Python ints (the input
 check of every kernel); :func:`to_float` writes ``float(x)`` element by element (IEEE
 round-to-nearest, exact for ``|x| <= 2^24`` in float32 and ``2^53`` in float64) and returns
-the range measured in the same pass.
+the range measured in the same pass; it reads a strided view (a head of ``q``, ``k`` or ``v``
+split out of one tensor) in place, so the view is never copied to C order first.
 """
 
 from __future__ import annotations
@@ -40,6 +41,25 @@ def _convert(x, out):
     return lo, hi
 
 
+@rows_kernel
+def _convert_4d(x, out):
+    """:func:`_convert` for a non-empty 4-D array ``x`` of any strides and a C-contiguous
+    ``out`` of its shape."""
+    d0, d1, d2, d3 = x.shape
+    lo = x[0, 0, 0, 0]
+    hi = x[0, 0, 0, 0]
+    for r in prange(d0 * d1 * d2):
+        i = r // (d1 * d2)
+        j = (r // d2) % d1
+        k = r % d2
+        for m in range(d3):
+            v = x[i, j, k, m]
+            out[i, j, k, m] = v
+            lo = min(lo, v)
+            hi = max(hi, v)
+    return lo, hi
+
+
 def int_range(x: np.ndarray) -> tuple[int, int]:
     """``(min x, max x)`` of a non-empty integer array, as Python ints (one Numba pass for
     C-contiguous int64; other dtypes and layouts by numpy, on their own values)."""
@@ -50,10 +70,16 @@ def int_range(x: np.ndarray) -> tuple[int, int]:
 
 
 def to_float(x: np.ndarray, dtype: type[np.floating]) -> tuple[np.ndarray, int, int]:
-    """``(x as dtype, min x, max x)`` for a C-contiguous int64 array ``x``: the conversion and
-    the range in one pass (Python ints; ``(0, 0)`` for an empty array)."""
+    """``(x as dtype, min x, max x)`` for an int64 array ``x`` of any strides: a C-contiguous
+    float copy and the range, in one pass (Python ints; ``(0, 0)`` for an empty array)."""
     out = np.empty(x.shape, dtype=dtype)
     if x.size == 0:
         return out, 0, 0
-    lo, hi = _convert(x.reshape(-1), out.reshape(-1))
+    if x.flags.c_contiguous:
+        lo, hi = _convert(x.reshape(-1), out.reshape(-1))
+    elif x.ndim <= 4:
+        lead = (1,) * (4 - x.ndim)
+        lo, hi = _convert_4d(x.reshape(lead + x.shape), out.reshape(lead + x.shape))
+    else:
+        lo, hi = _convert(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out, int(lo), int(hi)

@@ -116,11 +116,33 @@ def test_sums_that_float32_would_round_are_exact():
     assert unchunked != expected  # what the bound protects against
 
 
+def test_strided_and_transposed_views_are_read_in_place():
+    # the head split of one (B, T, 3, H, D) tensor into q, k, v and k^T: neither is C-ordered;
+    # k^T is the transposed view of a row-major matrix and goes to BLAS transposed
+    rng = np.random.default_rng(7)
+    qkv = rng.integers(-128, 128, (2, 9, 3, 2, 5)).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+    q, k, v = qkv
+    k_t = k.swapaxes(-1, -2)
+    assert not q.flags.c_contiguous and not k_t.flags.c_contiguous
+    assert not intmatmul.Operand(q).transposed and intmatmul.Operand(k_t).transposed
+    scores = matmul_both_ways(q, k_t)
+    np.testing.assert_array_equal(scores, ref.matmul(q, k_t).astype(np.int64))
+    np.testing.assert_array_equal(matmul_both_ways(scores, v), ref.matmul(scores, v).astype(np.int64))
+    a_t = rng.integers(-128, 128, (3, 300, 4)).swapaxes(-1, -2)  # a transposed, float32 in chunks
+    b = rng.integers(-1024, 1025, (3, 300, 6))
+    assert intmatmul.plan(300, 128, 1024) == ("float32", 127)
+    np.testing.assert_array_equal(matmul_both_ways(a_t, b), ref.matmul(a_t, b).astype(np.int64))
+    b_t = np.ascontiguousarray(b.swapaxes(-1, -2)).swapaxes(-1, -2)  # b transposed, in chunks
+    np.testing.assert_array_equal(matmul_both_ways(a_t, b_t), ref.matmul(a_t, b).astype(np.int64))
+    big = rng.integers(-(2**30), 2**30, (1, 3, 2)).swapaxes(-1, -2)  # the int64 path
+    np.testing.assert_array_equal(intmatmul.matmul_np(big, big.swapaxes(-1, -2)), ref.matmul(big, big.swapaxes(-1, -2)).astype(np.int64))
+
+
 def test_a_fixed_operand_is_a_private_read_only_copy():
     b = np.array([[[3, -4], [5, 6]]], dtype=np.int64)
     fixed = intmatmul.Operand(b, fixed=True)
     b[:] = 0
-    assert not fixed.ints.flags.writeable and (fixed.lo, fixed.hi, fixed.max_abs) == (-4, 6, 6)
+    assert not fixed.ints.flags.writeable and not fixed.transposed and (fixed.lo, fixed.hi, fixed.max_abs) == (-4, 6, 6)
     a = np.array([[[1, 2]]], dtype=np.int64)
     np.testing.assert_array_equal(intmatmul.matmul_np(a, fixed, np.array([10, -10])), [[[23, -2]]])
     np.testing.assert_array_equal(fixed.floats(np.float64), [[[3.0, -4.0], [5.0, 6.0]]])
