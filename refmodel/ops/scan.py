@@ -48,15 +48,17 @@ def _convert_4d(x, out):
     d0, d1, d2, d3 = x.shape
     lo = x[0, 0, 0, 0]
     hi = x[0, 0, 0, 0]
-    for r in prange(d0 * d1 * d2):
-        i = r // (d1 * d2)
-        j = (r // d2) % d1
-        k = r % d2
-        for m in range(d3):
-            v = x[i, j, k, m]
-            out[i, j, k, m] = v
-            lo = min(lo, v)
-            hi = max(hi, v)
+    for r in prange(d0 * d1):
+        i = r // d1
+        j = r - i * d1
+        for k in range(d2):
+            src = x[i, j, k]
+            dst = out[i, j, k]
+            for m in range(d3):
+                v = src[m]
+                dst[m] = v
+                lo = min(lo, v)
+                hi = max(hi, v)
     return lo, hi
 
 
