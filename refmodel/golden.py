@@ -38,7 +38,7 @@ GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 #: Rules of the ops that belong to no method (the ops of methods declare theirs in
 #: ``refmodel.methods``).
 OP_RULES = {
-    "requant": "out = saturate(rne_shift(z*m, c)); round half to even on the exact product (D5, D6). docs/ops/requant.md",
+    "requant": "out = saturate(rne_shift(z*m, c) + zero_point); round half to even on the exact product (D5, D6). docs/ops/requant.md",
     **golden_network.RULES,
 }
 #: Op name -> the one-line rule written into its vector sets (every op of every method too).
