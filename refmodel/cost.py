@@ -186,7 +186,7 @@ def dut_parameters(kernel: Kernel, cols: int) -> tuple[str, dict[str, int]]:
     ib = kernel.in_spec.bits if len(kernel.inputs) == 1 else 0   # two-input ops name their widths below
     ob = kernel.out_spec.bits
     if op == "requant":
-        return "rm_requant", {"IN_BITS": ib, "OUT_BITS": ob, "OUT_SIGNED": int(k["signed"]), "C_BITS": 8}
+        return "rm_requant", {"IN_BITS": ib, "OUT_BITS": ob, "OUT_SIGNED": int(k["signed"]), "C_BITS": 8, "ZP": int(k["zero_point"])}
     if op == "ibert.softmax":
         return "rm_ibert_softmax", {
             "COLS": cols, "IN_BITS": ib, "OUT_BITS": ob, "X0": k["x0"], "BQ": k["bq"], "CQ": k["cq"],

@@ -4,8 +4,10 @@ Every op is exercised at the activation widths of the mixed method's two setting
 bits) where its input width is an activation width, with seeded cases: ``random`` (uniform
 over the input width), ``realistic`` (the distributions and scales a DeiT layer sees),
 ``edges`` (all-equal rows at both extremes, alternating extremes, a single spike, zeros)
-and ``one_column``; LayerNorms add ``constant_rows`` (D8). The ops of the non-linear methods
-and their case shapes come from ``refmodel.methods``. The whole-network ops ``gemm``,
+and ``one_column``; LayerNorms add ``constant_rows`` (D8); ``requant`` adds ``ties`` (a
+ratio of 1/2) and ``zero_point`` (unsigned, a zero point off the middle of the output range,
+both ends saturating). The ops of the non-linear methods and their case shapes come from
+``refmodel.methods``. The whole-network ops ``gemm``,
 ``matmul`` and ``requant_add`` have their own corner cases (``refmodel.golden_network``,
 written as shaped sets), each also confirmed by an exact Python-integer reference.
 
@@ -38,7 +40,7 @@ GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 #: Rules of the ops that belong to no method (the ops of methods declare theirs in
 #: ``refmodel.methods``).
 OP_RULES = {
-    "requant": "out = saturate(rne_shift(z*m, c)); round half to even on the exact product (D5, D6). docs/ops/requant.md",
+    "requant": "out = saturate(rne_shift(z*m, c) + zero_point); round half to even on the exact product (D5, D6). docs/ops/requant.md",
     **golden_network.RULES,
 }
 #: Op name -> the one-line rule written into its vector sets (every op of every method too).
@@ -129,6 +131,17 @@ def _requant_ties() -> Iterator[Case]:
         yield Case("requant", width, "ties", params, q, _seed("requant", width, "ties"))
 
 
+def _requant_zero_point() -> Iterator[Case]:
+    """An unsigned output with a zero point off the middle of its range, ``2^(b-1) + 3``, and
+    a ratio of 1/2 (every odd input a tie) over inputs that saturate at both ends only once
+    the zero point is added."""
+    for width in ACTIVATION_WIDTHS:
+        reach = (1 << width) + 8
+        q = np.arange(-reach, reach, dtype=np.int64).reshape(-1, 16)
+        params = {"scale_in": 0.5, "scale_out": 1.0, "out_bits": width, "signed": False, "zero_point": (1 << (width - 1)) + 3}
+        yield Case("requant", width, "zero_point", params, q, _seed("requant", width, "zero_point"))
+
+
 def _network_cases(op: str) -> Iterator[Case]:
     """The corner cases of a whole-network op (``refmodel.golden_network``)."""
     for width, name, params, inputs in golden_network.SPECS[op]():
@@ -143,7 +156,7 @@ def _method_cases(op: methods.Op) -> Iterator[Case]:
 #: Op name -> its golden cases: the ops that belong to no method here, the ops of every
 #: method from its registry entry.
 OP_CASE_SOURCES: dict[str, Callable[[], Iterator[Case]]] = {
-    "requant": lambda: chain(_op_cases("requant", ACTIVATION_WIDTHS, 64, (8, 64)), _requant_ties()),
+    "requant": lambda: chain(_op_cases("requant", ACTIVATION_WIDTHS, 64, (8, 64)), _requant_ties(), _requant_zero_point()),
     **{op: (lambda op=op: _network_cases(op)) for op in golden_network.SPECS},
 }
 CASE_SOURCES: Mapping[str, Callable[[], Iterator[Case]]] = methods.LiveMapping(

@@ -284,13 +284,18 @@ def _ibert_gelu_edges(k: ops.Kernel) -> Edges:
 
 @st.composite
 def _requant_params(draw: st.DrawFn) -> dict[str, Any]:
-    return {
+    """``requant`` parameters; the zero point lies in the output range: 0 (the requantisers
+    between layers) in one draw of three, an end of the range in one, else uniform."""
+    p = {
         "scale_in": _per_channel_or_scalar(draw, 1e-4, 10.0),
         "scale_out": draw(scales(1e-4, 10.0)),
         "out_bits": draw(widths()),
         "signed": draw(st.booleans()),
         "in_bits": draw(widths()),
     }
+    lo, hi = int_range(p["out_bits"], p["signed"])
+    p["zero_point"] = draw(st.one_of(st.just(0), st.sampled_from([lo, hi]), st.integers(lo, hi)))
+    return p
 
 
 def _dyadic_crossings(m: int, c: int, lo: int, hi: int) -> list[int]:
@@ -306,13 +311,20 @@ def _dyadic_columns(k: ops.Kernel, lo: int, hi: int, m_key: str = "m", c_key: st
     return tuple(_around(_dyadic_crossings(m, c, lo, hi), 2) for m, c in pairs)
 
 
-def _requant_edges(k: ops.Kernel) -> Edges:
-    """The inputs where ``rne_shift(z m, c)`` first leaves the output width (saturation) and
-    first rounds away from 0, per channel: ``z ~ (hi + 1/2) / ratio``, ``(lo - 1/2) / ratio``
-    and ``+-1/2 / ratio`` with ``ratio = m / 2^c``, each +-2 (as values for up to 8 channels,
-    and per column)."""
-    columns = _dyadic_columns(k, k.out_spec.lo, k.out_spec.hi)
+def _dyadic_edges(k: ops.Kernel, lo: int, hi: int) -> Edges:
+    """The inputs where ``rne_shift(z m, c)`` first leaves ``[lo, hi]`` and first rounds away
+    from 0, per channel: ``z ~ (hi + 1/2) / ratio``, ``(lo - 1/2) / ratio`` and ``+-1/2 /
+    ratio`` with ``ratio = m / 2^c``, each +-2 (as values for up to 8 channels, and per
+    column)."""
+    columns = _dyadic_columns(k, lo, hi)
     return Edges(values=tuple(sorted({0, *(z for col in columns[:8] for z in col)})), columns=columns)
+
+
+def _requant_edges(k: ops.Kernel) -> Edges:
+    """:func:`_dyadic_edges` where ``rne_shift(z m, c) + zero_point`` leaves the output width:
+    ``rne_shift(z m, c)`` leaves ``[lo - zero_point, hi - zero_point]``."""
+    zp = k.config["zero_point"]
+    return _dyadic_edges(k, k.out_spec.lo - zp, k.out_spec.hi - zp)
 
 
 @st.composite
@@ -343,7 +355,7 @@ def _requant_wide_edges(k: ops.Kernel) -> Edges:
     """``requant``'s crossings, and the splits of the wide datapaths: ``z`` at ``+-2^31`` and
     ``+-2^32`` (the high and low parts of the product), each +-1."""
     splits = [sign * (1 << b) for b in (31, 32) for sign in (1, -1)]
-    own = _requant_edges(k)
+    own = _dyadic_edges(k, k.out_spec.lo, k.out_spec.hi)
     return Edges(values=tuple(sorted({*own.values, *_around(splits)})), columns=own.columns)
 
 

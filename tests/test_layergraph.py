@@ -7,8 +7,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from refmodel import layergraph, ops
+from refmodel import digits, layergraph, models, ops, pipeline
 from refmodel.quant.opcall import run
+from refmodel.quant.ptf import PTFQuant
 
 MASK = torch.tensor([[True, False, False, True, False, False]])
 
@@ -78,3 +79,28 @@ def test_a_join_of_two_producers_names_both_and_gathers_exactly():
     np.testing.assert_array_equal(src.element, [0, 1, 2, 3, 4, 5])
     outputs = {name: layer.output for name, layer in layers.items()}
     np.testing.assert_array_equal(src.gather(outputs), layers["joined"].inputs["a"].reshape(-1))
+
+
+def test_fqvit_layernorm_wiring_leaves_no_input_unchained():
+    """Digits with FQ-ViT LayerNorms: the PTF quantizer (requant with the zero point, unsigned)
+    and the saturation to the next activation (the output quantizer's requant of ratio 1) are
+    layers, so every input of the graph is a copy of earlier outputs, the image or a
+    parameter."""
+    model = models.load("digits").model
+    kinds = pipeline.slot_kinds(model)
+    q = pipeline.quantized_model(model, {name: "fqvit" if kind == "layernorm" else "ibert" for name, kind in kinds.items()}, 8)
+    images = digits.images("calibration", 4).images
+    pipeline.set_datapath(q, "numba")
+    pipeline.calibrate(q, images, 4)
+    layers = {layer.name: layer for layer in layergraph.record(q, images[:1])}
+    assert [f"{name}: {key}" for name, layer in layers.items() for key, src in layer.sources.items() if src.kind == "unchained"] == []
+    norms = [name for name, kind in kinds.items() if kind == "layernorm"]
+    assert len(norms) == 9
+    zero_points = {m.name: m.zero_point for m in q.modules() if isinstance(m, PTFQuant)}
+    for norm, consumer in [("blocks.0.norm1", "blocks.0.attn.qkv"), ("blocks.3.norm2", "blocks.3.mlp.fc1"), ("norm", "head")]:
+        ptf, act = layers[f"{norm}.ptf"].kernel, layers[f"{norm}.out_act"].kernel
+        assert (ptf.name, ptf.out_spec.signed, ptf.config["zero_point"]) == ("requant", False, zero_points[f"{norm}.ptf"])
+        assert (act.name, act.config["m"], act.config["c"], act.config["zero_point"]) == ("requant", 2**30, 30, 0)
+        assert layers[norm].sources["q"].producers == [f"{norm}.ptf"] and layers[norm].sources["q"].identity
+        assert layers[f"{norm}.out_act"].sources["q"].producers == [norm] and layers[f"{norm}.out_act"].sources["q"].identity
+        assert layers[consumer].sources["q"].producers == [f"{norm}.out_act"]

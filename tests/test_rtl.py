@@ -67,7 +67,8 @@ def test_rtl_matches_without_handshake_bubbles(op):
 
 def _stress_sets(root: Path) -> list[Path]:
     """Sets past the golden cases' corners: every output width and signedness class, shifts
-    of 0 and far beyond 63, the clamped Shiftmax sum, x0 = -1, n = 1 and 30, 32-bit inputs."""
+    of 0 and far beyond 63, zero points at both ends of the output range, the clamped
+    Shiftmax sum, x0 = -1, n = 1 and 30, 32-bit inputs."""
     rng = np.random.default_rng(20240607)
 
     def ints(bits: int, shape: tuple[int, int]) -> np.ndarray:
@@ -83,6 +84,12 @@ def _stress_sets(root: Path) -> list[Path]:
         s_in[:5] = [2.0**-40, 2.0**30 + 5, 1.0, 0.5, 1e-300]  # c = 71, 0, 31, 32, > 1000
         k = ops.make("requant", scale_in=s_in, scale_out=1.0, out_bits=out_bits, signed=signed, in_bits=in_bits)
         kernels.append((f"rq_i{in_bits}_o{out_bits}_s{int(signed)}", k, ints(in_bits, (24, cols))))
+    # Zero points at both ends of the output range (2^32 - 1 and -2^31 at 32 bits) and inside.
+    for in_bits, out_bits, signed, zero_point in [(32, 32, False, 2**32 - 1), (32, 32, True, -(2**31)), (32, 32, True, 2**31 - 1), (8, 8, False, 131), (2, 2, False, 3), (16, 6, True, -5)]:
+        s_in = np.exp(rng.uniform(np.log(1e-25), np.log(1e3), size=cols))
+        s_in[:5] = [2.0**-40, 2.0**30 + 5, 1.0, 0.5, 1e-300]
+        k = ops.make("requant", scale_in=s_in, scale_out=1.0, out_bits=out_bits, signed=signed, in_bits=in_bits, zero_point=zero_point)
+        kernels.append((f"rq_i{in_bits}_o{out_bits}_s{int(signed)}_zp{zero_point}", k, ints(in_bits, (24, cols))))
     for scale, out_bits, n, in_bits, c in [
         (0.001, 16, 15, 8, 197),   # all-equal rows clamp the sum at 2^31 - 1
         (2.0, 8, 15, 8, 7),        # x0 = -1

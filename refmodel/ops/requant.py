@@ -1,16 +1,18 @@
 """``requant``: dyadic requantisation of an integer tensor to a new scale (decisions D5, D6).
 
-For an input ``z`` with scale ``s_in`` (one float, or one per channel on the last axis) and a
-target scale ``s_out``::
+For an input ``z`` with scale ``s_in`` (one float, or one per channel on the last axis), a
+target scale ``s_out`` and an integer ``zero_point`` of the output range::
 
     ratio  = s_in / s_out                       (float64)
     m, c   = dyadic(ratio)                      (2^30 <= m < 2^31, D6)
     y      = rne_shift(z * m, c)                (round half to even, exact integer product)
-    out    = saturate(y, out_bits, signed)      (D5, at every width)
+    out    = saturate(y + zero_point, out_bits, signed)   (D5, at every width)
 
-Widths: ``|z| <= 2^(in_bits-1)`` and ``m < 2^31``, so ``|z * m| < 2^62`` for ``in_bits <= 32``.
-``c`` must be >= 0, i.e. ``ratio < 2^31``; a larger ratio is refused (every non-zero input
-would saturate). Any ``c`` above 63 yields 0 exactly. See ``docs/ops/requant.md``.
+Widths: ``|z| <= 2^(in_bits-1)`` and ``m < 2^31``, so ``|z * m| < 2^62`` for ``in_bits <= 32``
+and ``|y| <= 2^62``; ``zero_point`` lies in the output range, so ``|zero_point| < 2^32`` and
+``|y + zero_point| < 2^62 + 2^32 < 2^63``: the sum fits int64. ``c`` must be >= 0, i.e.
+``ratio < 2^31``; a larger ratio is refused (every non-zero input would saturate). Any ``c``
+above 63 yields ``y = 0`` exactly. See ``docs/ops/requant.md``.
 """
 
 from __future__ import annotations
@@ -56,9 +58,9 @@ def shift_columns(m: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 @rows_kernel
-def _requant_rows(z, m, c, half, lo, hi):
-    """``out = clamp(rne_shift(z * m, c), lo, hi)`` with per-column ``m``, ``c``, ``half`` of
-    :func:`shift_columns`, for non-empty ``z``; returns ``(out, min z, max z)``."""
+def _requant_rows(z, m, c, half, zp, lo, hi):
+    """``out = clamp(rne_shift(z * m, c) + zp, lo, hi)`` with per-column ``m``, ``c``, ``half``
+    of :func:`shift_columns`, for non-empty ``z``; returns ``(out, min z, max z)``."""
     rows, cols = z.shape
     out = np.empty_like(z)
     zlo = z[0, 0]
@@ -68,7 +70,7 @@ def _requant_rows(z, m, c, half, lo, hi):
             v = z[i, j]
             zlo = min(zlo, v)
             zhi = max(zhi, v)
-            out[i, j] = nbint.clamp(nbint.rne_shift_half(v * m[j], c[j], half[j]), lo, hi)
+            out[i, j] = nbint.clamp(nbint.rne_shift_half(v * m[j], c[j], half[j]) + zp, lo, hi)
     return out, zlo, zhi
 
 
@@ -85,7 +87,8 @@ class Requant(Kernel):
         return m, c
 
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
-        out, lo, hi = _requant_rows(rows, *shift_columns(*self._per_channel(rows.shape[1])), self.out_spec.lo, self.out_spec.hi)
+        m, c, half = shift_columns(*self._per_channel(rows.shape[1]))
+        out, lo, hi = _requant_rows(rows, m, c, half, self.config["zero_point"], self.out_spec.lo, self.out_spec.hi)
         self._check_range(int(lo), int(hi))
         return out
 
@@ -93,7 +96,7 @@ class Requant(Kernel):
         m = torchint.as_i64(self.config["m"], rows.device)
         c = torchint.as_i64(self.config["c"], rows.device)
         y = torchint.rne_shift(rows * m, c)
-        return y.clamp(self.out_spec.lo, self.out_spec.hi)
+        return (y + self.config["zero_point"]).clamp(self.out_spec.lo, self.out_spec.hi)
 
 
 def make(
@@ -102,13 +105,17 @@ def make(
     out_bits: int,
     signed: bool = True,
     in_bits: int = 32,
+    zero_point: int = 0,
 ) -> Requant:
-    """Build a requantiser from ``scale_in`` (float or per-channel array) to ``scale_out``."""
+    """Build a requantiser from ``scale_in`` (float or per-channel array) to ``scale_out``,
+    adding ``zero_point`` (an integer of the output range) before the saturation."""
     s_in = params.scale_scalar_or_vector("scale_in", scale_in)
     s_out = params.scalar_scale("scale_out", scale_out)
     out_bits = params.bits("out_bits", out_bits)
     signed = params.flag("signed", signed)
     in_bits = params.bits("in_bits", in_bits)
+    out_spec = IntSpec(out_bits, signed)
+    zero_point = params.integer("zero_point", zero_point, out_spec.lo, out_spec.hi)
     ms, cs = derive(s_in, s_out)
     per_channel = np.ndim(s_in) == 1
     config = {
@@ -117,12 +124,13 @@ def make(
         "in_bits": in_bits,
         "out_bits": out_bits,
         "signed": int(signed),
+        "zero_point": zero_point,
     }
     return Requant(
-        params={"scale_in": s_in, "scale_out": s_out, "out_bits": out_bits, "signed": signed, "in_bits": in_bits},
+        params={"scale_in": s_in, "scale_out": s_out, "out_bits": out_bits, "signed": signed, "in_bits": in_bits, "zero_point": zero_point},
         config=config,
         in_spec=IntSpec(in_bits, True),
-        out_spec=IntSpec(out_bits, signed),
+        out_spec=out_spec,
         scale_out=s_out,
         channels=len(ms) if per_channel else None,
     )

@@ -68,9 +68,7 @@ class QuantAct(nn.Module):
                 real = real + identity.real(torch.float64)
             self._observe(real)
         if identity is None:
-            op = "requant" if acc.bits <= REQUANT_MAX_IN_BITS else "requant_wide"
-            kernel = self._kernel(op, scale_in=scale_of(acc), in_bits=acc.bits)
-            q = run(kernel, self.name, q=acc.q)
+            q = self.requantise(acc)
         else:
             kernel = self._kernel("requant_add", scale_a=scale_of(acc), scale_b=scale_of(identity), a_bits=acc.bits, b_bits=identity.bits)
             q = run(kernel, self.name, a=acc.q, b=identity.q)
@@ -79,6 +77,15 @@ class QuantAct(nn.Module):
         if shadows:
             out.shadow = straight_through(sum(shadows), out.real())
         return out
+
+    def requantise(self, acc: QTensor) -> torch.Tensor:
+        """The integers of ``acc`` at this quantizer's scale and width,
+        ``saturate(rne_shift(q * m, c))`` with ``m / 2^c ~ s_acc / s``: op ``requant``
+        (``requant_wide`` for accumulators over 32 bits). Observes nothing and carries no
+        shadow."""
+        op = "requant" if acc.bits <= REQUANT_MAX_IN_BITS else "requant_wide"
+        kernel = self._kernel(op, scale_in=scale_of(acc), in_bits=acc.bits)
+        return run(kernel, self.name, q=acc.q)
 
     def _kernel(self, op: str, **params) -> ops.Kernel:
         """Op ``op`` to this quantizer's scale and width; kept once the scales are frozen (a

@@ -8,9 +8,9 @@ batches, ``S_K = (max_all - min_all) / (2^b - 1)``, ``S_(k-1) = S_k / 2``,
 fake-quantization of the **last** calibration batch has the least squared error (ties to the
 smaller alpha).
 
-In the integer model its input is the 16-bit residual stream, so quantization is a dyadic
-requantisation per channel (D6) from the residual scale to ``S_c``, plus ``zp``, saturated to
-``[0, 2^b - 1]``.
+In the integer model its input is the 16-bit residual stream, so quantization is one
+``requant`` op: a dyadic requantisation per channel (D6) from the residual scale to ``S_c``,
+plus ``zp``, saturated to ``[0, 2^b - 1]``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from refmodel import ops
-from refmodel.fixedpoint import int_range
 from refmodel.quant.exact import quantize
 from refmodel.quant.opcall import run
 from refmodel.quant.observer import FLOAT32_EPS, RangeObserver
@@ -66,13 +65,15 @@ class PTFQuant(nn.Module):
         self.zero_point = zp
 
     def forward(self, x: QTensor) -> torch.Tensor:
-        """Unsigned PTF integers of the residual ``x`` (whose scale is one float)."""
+        """Unsigned PTF integers of the residual ``x`` (whose scale is one float):
+        ``saturate(rne_shift(q * m_c, c_c) + zp, bits, unsigned)``, op ``requant``."""
         if self.calibrating:
             self._calibrate(x.real(torch.float64))
-        key = (float(x.scale), self.scales.tobytes(), x.bits)
+        key = (float(x.scale), self.scales.tobytes(), x.bits, self.zero_point)
         if key != self._kernel_key:
             # ratio_c = s_x / S_c, the float64 quotient D6 takes (scale_out 1.0 divides exactly)
-            self._kernel = ops.make("requant", scale_in=float(x.scale) / self.scales, scale_out=1.0, out_bits=32, in_bits=x.bits)
+            self._kernel = ops.make(
+                "requant", scale_in=float(x.scale) / self.scales, scale_out=1.0, out_bits=self.bits, signed=False, in_bits=x.bits, zero_point=self.zero_point
+            )
             self._kernel_key = key
-        lo, hi = int_range(self.bits, False)
-        return (run(self._kernel, self.name, q=x.q) + self.zero_point).clamp(lo, hi)
+        return run(self._kernel, self.name, q=x.q)

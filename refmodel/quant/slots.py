@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from refmodel import methods, ops
-from refmodel.fixedpoint import int_range
 from refmodel.ops.autograd import dequantize, straight_through as op_straight_through
 from refmodel.quant.act import QuantAct
 from refmodel.quant.opcall import compute, run, scale_of, trace
@@ -147,7 +146,10 @@ class LayerNormSlot(Slot):
 
     def _ptf_forward(self, x: QTensor, gamma: np.ndarray, beta: np.ndarray) -> QTensor:
         """FQ-ViT's wiring: the residual through the PTF quantizer, the op built for the output
-        quantizer's scale."""
+        quantizer's scale, its output saturated to the quantizer's width by the quantizer's
+        requantiser (ratio 1: ``m = 2^30``, ``c = 30``, the identity before the saturation).
+        The quantizer observes the float LayerNorm of the PTF input, not the op's output, and
+        the output's shadow is the op's straight-through real output."""
         q_in = self.ptf(x)
         scales = torch.as_tensor(self.ptf.scales, dtype=torch.float64)
         x_in = (q_in - self.ptf.zero_point).to(torch.float64) * scales
@@ -166,9 +168,9 @@ class LayerNormSlot(Slot):
         if x.shadow is not None and torch.is_grad_enabled():
             shadow = x.shadow + (x_in.to(x.shadow.dtype) - x.shadow).detach()
         q_out, real = self.run(k, q_in, shadow)
-        lo, hi = int_range(self.out_bits, True)
-        q_act = q_out.clamp(lo, hi)  # the next activation quantizer's saturation
-        y = QTensor(q_act, self.out_act.scale, self.out_bits, shadow=real)
+        # fqvit.layernorm's proven output width is at most 32 bits, so this runs op requant.
+        out = QTensor(q_out, torch.as_tensor(k.scale_out, dtype=torch.float64), k.out_spec.bits)
+        y = QTensor(self.out_act.requantise(out), self.out_act.scale, self.out_bits, shadow=real)
         self.report(lambda: x_in.to(torch.float32), y.real)
         return y
 

@@ -1,6 +1,7 @@
 // DUT adapter of rm_tb for `requant` (included inside module rm_tb).
 // m and c are per channel (files cfg_m.hex / cfg_c.hex, one entry per column) or one scalar
-// each (`RM_CFG_M / `RM_CFG_C); the channel of element i is i % COLS.
+// each (`RM_CFG_M / `RM_CFG_C); the channel of element i is i % COLS. The zero point is one
+// scalar per set (`RM_CFG_ZERO_POINT), the block's ZP parameter.
 
     localparam integer C_BITS = 32;
     wire [30:0]       dut_m;
@@ -55,7 +56,8 @@
         .IN_BITS(IN_BITS),
         .OUT_BITS(OUT_BITS),
         .OUT_SIGNED(`RM_CFG_SIGNED),
-        .C_BITS(C_BITS)
+        .C_BITS(C_BITS),
+        .ZP(`RM_CFG_ZERO_POINT)
     ) dut (
         .clk(clk),
         .rst(rst),

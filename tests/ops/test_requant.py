@@ -1,7 +1,9 @@
-"""requant: dyadic requantisation equals exact rational round-half-even then saturation."""
+"""requant: dyadic requantisation equals exact rational round-half-even, plus the zero point,
+then saturation."""
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -11,20 +13,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refmodel import ops
-from refmodel.fixedpoint import dyadic, saturate
+from refmodel.fixedpoint import dyadic, int_range, saturate
 from refmodel.testing import int_arrays, scales, shapes
 
 pytestmark = pytest.mark.plain
 
 
-def exact_requant(z: int, m: int, c: int, bits: int, signed: bool) -> int:
-    """Round half to even of z*m/2^c with Fractions, then saturate: the independent oracle."""
+def exact_requant(z: int, m: int, c: int, bits: int, signed: bool, zero_point: int = 0) -> int:
+    """Round half to even of z*m/2^c with Fractions, add the zero point, then saturate: the
+    independent oracle."""
     value = Fraction(z * m, 2**c)
     floor = value.numerator // value.denominator
     frac = value - floor
     if frac > Fraction(1, 2) or (frac == Fraction(1, 2) and floor % 2 == 1):
         floor += 1
-    return saturate(floor, bits, signed)
+    return saturate(floor + zero_point, bits, signed)
+
+
+def zero_points(bits: int, signed: bool) -> st.SearchStrategy[int]:
+    """A zero point of the output range: its ends and 0 often, otherwise uniform."""
+    lo, hi = int_range(bits, signed)
+    return st.one_of(st.sampled_from([lo, hi, max(lo, 0)]), st.integers(lo, hi))
 
 
 @given(
@@ -40,14 +49,16 @@ def test_requant_matches_exact_rational_rounding(data, in_bits, out_bits, signed
     rows, cols = data.draw(shapes())
     q = data.draw(int_arrays(in_bits, True, (rows, cols)))
     scale_in = np.array([data.draw(scales(1e-4, 10.0)) for _ in range(cols)]) if per_channel else s_in
-    k = ops.make("requant", scale_in=scale_in, scale_out=s_out, out_bits=out_bits, signed=signed, in_bits=in_bits)
+    zp = data.draw(zero_points(out_bits, signed))
+    k = ops.make("requant", scale_in=scale_in, scale_out=s_out, out_bits=out_bits, signed=signed, in_bits=in_bits, zero_point=zp)
+    assert k.config["zero_point"] == zp
     got_sim = k.sim(q)
     got_twin = k.fakequant(torch.from_numpy(q)).numpy()
     np.testing.assert_array_equal(got_sim, got_twin)
     ms = np.broadcast_to(np.atleast_1d(k.config["m"]), (cols,))
     cs = np.broadcast_to(np.atleast_1d(k.config["c"]), (cols,))
     expected = np.array(
-        [[exact_requant(int(q[i, j]), int(ms[j]), int(cs[j]), out_bits, signed) for j in range(cols)] for i in range(rows)],
+        [[exact_requant(int(q[i, j]), int(ms[j]), int(cs[j]), out_bits, signed, zp) for j in range(cols)] for i in range(rows)],
         dtype=np.int64,
     )
     np.testing.assert_array_equal(got_sim, expected)
@@ -62,6 +73,53 @@ def test_requant_saturates_at_every_width(bits):
     expected = np.clip(q, lo, hi)
     np.testing.assert_array_equal(k.sim(q), expected)
     np.testing.assert_array_equal(k.fakequant(torch.from_numpy(q)).numpy(), expected)
+
+
+@pytest.mark.parametrize("bits", range(2, 33))
+@pytest.mark.parametrize("signed", [True, False])
+def test_zero_point_is_added_after_rounding_and_before_saturation(bits, signed):
+    lo, hi = int_range(bits, signed)
+    q = np.array([[-(2**31), -3, -1, 0, 1, 3, 2**31 - 1]], dtype=np.int64)
+    for zp in sorted({lo, lo + 1, max(lo, 0), hi - 1, hi}):
+        k = ops.make("requant", scale_in=0.5, scale_out=1.0, out_bits=bits, signed=signed, zero_point=zp)
+        assert k.config["zero_point"] == zp
+        expected = np.clip(np.array([[-(2**30), -2, 0, 0, 0, 2, 2**30]]) + zp, lo, hi)  # ties to even first
+        np.testing.assert_array_equal(k.sim(q), expected)
+        np.testing.assert_array_equal(k.fakequant(torch.from_numpy(q)).numpy(), expected)
+
+
+def test_zero_point_defaults_to_zero_and_is_always_in_the_config():
+    assert ops.make("requant", scale_in=1.0, scale_out=1.0, out_bits=8).config["zero_point"] == 0
+    k = ops.make("requant", scale_in=[0.1, 0.2], scale_out=1.0, out_bits=8, signed=False, zero_point=255)
+    assert k.config["zero_point"] == 255 and k.params["zero_point"] == 255
+
+
+def test_a_vanishing_product_gives_the_zero_point():
+    k = ops.make("requant", scale_in=1e-30, scale_out=1.0, out_bits=8, signed=False, zero_point=77)
+    assert k.config["c"] > 63
+    q = np.array([[-(2**31), -1, 0, 1, 2**31 - 1]])
+    np.testing.assert_array_equal(k.sim(q), np.full_like(q, 77))
+    np.testing.assert_array_equal(k.fakequant(torch.from_numpy(q)).numpy(), np.full_like(q, 77))
+
+
+@pytest.mark.parametrize(
+    "out_bits, signed, zero_point, accepted",
+    [
+        (8, True, 128, "[-128, 127]"),
+        (8, True, -129, "[-128, 127]"),
+        (8, False, -1, "[0, 255]"),
+        (8, False, 256, "[0, 255]"),
+        (32, False, 2**32, "[0, 4294967295]"),
+        (32, True, -(2**31) - 1, "[-2147483648, 2147483647]"),
+        (8, False, 1.0, "[0, 255]"),
+        (8, False, True, "[0, 255]"),
+        (8, False, "3", "[0, 255]"),
+    ],
+)
+def test_a_zero_point_outside_the_output_range_is_refused(out_bits, signed, zero_point, accepted):
+    with pytest.raises(ValueError, match=rf"^zero_point: .*{re.escape(accepted)}") as err:
+        ops.make("requant", scale_in=1.0, scale_out=1.0, out_bits=out_bits, signed=signed, zero_point=zero_point)
+    assert "\n" not in str(err.value)
 
 
 def test_dyadic_multiplier_is_normalised_and_accurate():

@@ -21,4 +21,5 @@
 `define RM_CFG_M_COUNT 1
 `define RM_CFG_OUT_BITS 6
 `define RM_CFG_SIGNED 1
+`define RM_CFG_ZERO_POINT 0
 `endif
