@@ -3,9 +3,10 @@ process, on the same batch (``python -m refmodel.bench --network MODEL``).
 
 The quantized model takes a uniform plan (``--method``, default I-ViT: its calibration is
 the cheapest) calibrated on the timed batch itself. Each of the three runs once as warm-up
-(Numba compile or cache load, allocator), then ``repeat`` rounds each time the three in turn,
-so that a machine whose speed drifts (a shared virtual machine) slows all three alike; the
-median of each gives images per second. The engine's and the PyTorch path's logits must be equal (else ``AssertionError``).
+(Numba compile or cache load, allocator), then ``repeat`` rounds that take the three in turn,
+so that a machine whose speed drifts (a shared virtual machine) slows all three alike; in a
+round each runs twice and the second run is timed (the PyTorch path frees gigabytes that the
+next datapath's first run would fault in again). The median of each gives images per second. The engine's and the PyTorch path's logits must be equal (else ``AssertionError``).
 The last line is ``network MODEL: engine E img/s, pytorch P img/s, float F img/s,
 engine/float R``.
 """
@@ -43,12 +44,15 @@ class NetworkResult:
 
 
 def _interleaved_medians(fns: list[Callable[[], torch.Tensor]], repeat: int) -> tuple[list[float], list[torch.Tensor]]:
-    """Median seconds of each of ``fns`` over ``repeat`` rounds that call each once in turn
-    (after one warm-up call each), and each one's last result."""
+    """Median seconds of each of ``fns`` over ``repeat`` rounds; each round calls each in turn
+    twice and times the second call, so that a timed call always follows a call of the same
+    datapath (its memory and thread pool as in steady use) while all of them share the
+    machine's drift. Also each one's last result."""
     outs = [fn() for fn in fns]
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for i, fn in enumerate(fns):
+            fn()
             start = time.perf_counter()
             outs[i] = fn()
             times[i].append(time.perf_counter() - start)

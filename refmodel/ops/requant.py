@@ -79,6 +79,10 @@ class Requant(Kernel):
     reduces_rows = False
     range_in_kernel = True
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._columns_by_length: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
     def _per_channel(self, cols: int) -> tuple[np.ndarray, np.ndarray]:
         m = np.asarray(self.config["m"], dtype=np.int64).reshape(-1)
         c = np.asarray(self.config["c"], dtype=np.int64).reshape(-1)
@@ -86,8 +90,15 @@ class Requant(Kernel):
             m, c = np.full(cols, m[0]), np.full(cols, c[0])
         return m, c
 
+    def _shift_columns(self, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`shift_columns` of this op's constants for rows of ``cols`` columns, made
+        once per row length (the config does not change after ``make``)."""
+        if cols not in self._columns_by_length:
+            self._columns_by_length[cols] = shift_columns(*self._per_channel(cols))
+        return self._columns_by_length[cols]
+
     def _sim_rows(self, rows: np.ndarray) -> np.ndarray:
-        m, c, half = shift_columns(*self._per_channel(rows.shape[1]))
+        m, c, half = self._shift_columns(rows.shape[1])
         out, lo, hi = _requant_rows(rows, m, c, half, self.config["zero_point"], self.out_spec.lo, self.out_spec.hi)
         self._check_range(int(lo), int(hi))
         return out

@@ -4,8 +4,9 @@ to float together with that range, each one parallel read of the array.
 :func:`int_range` gives ``(min x, max x)`` of an integer array as Python ints (the input
 check of every kernel); :func:`to_float` writes ``float(x)`` element by element (IEEE
 round-to-nearest, exact for ``|x| <= 2^24`` in float32 and ``2^53`` in float64) and returns
-the range measured in the same pass; it reads a strided view (a head of ``q``, ``k`` or ``v``
-split out of one tensor) in place, so the view is never copied to C order first.
+the range measured in the same pass; it reads a strided view whose rows have unit stride (a
+head of ``q``, ``k`` or ``v`` split out of one tensor) in place, row by row out of the span of
+memory the view covers, so the view is never copied to C order first.
 """
 
 from __future__ import annotations
@@ -42,24 +43,37 @@ def _convert(x, out):
 
 
 @rows_kernel
-def _convert_4d(x, out):
-    """:func:`_convert` for a non-empty 4-D array ``x`` of any strides and a C-contiguous
-    ``out`` of its shape."""
-    d0, d1, d2, d3 = x.shape
-    lo = x[0, 0, 0, 0]
-    hi = x[0, 0, 0, 0]
-    for r in prange(d0 * d1):
-        i = r // d1
-        j = r - i * d1
-        for k in range(d2):
-            src = x[i, j, k]
-            dst = out[i, j, k]
-            for m in range(d3):
-                v = src[m]
-                dst[m] = v
-                lo = min(lo, v)
-                hi = max(hi, v)
+def _convert_rows(flat, starts, width, out):
+    """``out[r, m] = flat[starts[r] + m]`` for ``r < len(starts)``, ``m < width`` (rows of unit
+    stride read out of one flat span of memory; ``out`` C-contiguous); returns
+    ``(min, max)`` of the values read."""
+    lo = flat[starts[0]]
+    hi = lo
+    for r in prange(starts.size):
+        base = starts[r]
+        for m in range(width):
+            v = flat[base + m]
+            out[r, m] = v
+            lo = min(lo, v)
+            hi = max(hi, v)
     return lo, hi
+
+
+def _unit_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a non-empty array whose last axis has unit stride and whose other strides are
+    positive: ``(flat, starts)``, ``flat`` a 1-D view of the memory from ``x``'s first element
+    to its last and ``starts`` the offset in ``flat`` of each row of ``x`` (C order); else
+    ``None``."""
+    size = x.itemsize
+    if x.ndim < 2 or x.strides[-1] != size or any(st <= 0 or st % size for st in x.strides[:-1]):
+        return None
+    steps = [st // size for st in x.strides[:-1]]
+    span = 1 + (x.shape[-1] - 1) + sum((n - 1) * st for n, st in zip(x.shape[:-1], steps))
+    flat = np.lib.stride_tricks.as_strided(x, shape=(span,), strides=(size,))
+    starts = np.zeros(1, dtype=np.int64)
+    for n, st in zip(x.shape[:-1], steps):
+        starts = (starts[:, None] + np.arange(n, dtype=np.int64) * st).reshape(-1)
+    return flat, starts
 
 
 def int_range(x: np.ndarray) -> tuple[int, int]:
@@ -79,9 +93,8 @@ def to_float(x: np.ndarray, dtype: type[np.floating]) -> tuple[np.ndarray, int, 
         return out, 0, 0
     if x.flags.c_contiguous:
         lo, hi = _convert(x.reshape(-1), out.reshape(-1))
-    elif x.ndim <= 4:
-        lead = (1,) * (4 - x.ndim)
-        lo, hi = _convert_4d(x.reshape(lead + x.shape), out.reshape(lead + x.shape))
+    elif (rows := _unit_rows(x)) is not None:
+        lo, hi = _convert_rows(rows[0], rows[1], x.shape[-1], out.reshape(-1, x.shape[-1]))
     else:
         lo, hi = _convert(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out, int(lo), int(hi)

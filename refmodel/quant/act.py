@@ -56,7 +56,8 @@ class QuantAct(nn.Module):
         self._observe(x)
         q = quantize(x, self.scale, self.bits, layer=self.name)
         out = QTensor(q, self.scale, self.bits)
-        out.shadow = straight_through(x, out.real())
+        if torch.is_grad_enabled():
+            out.shadow = straight_through(x, out.real())
         return out
 
     def from_int(self, acc: QTensor, identity: QTensor | None = None) -> QTensor:
