@@ -19,8 +19,10 @@ first-class function), which keeps that kernel cacheable.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,22 @@ class Gemms:
     sgemm: Any
     dgemm: Any
     library: str
+    set_threads: Any
+    get_threads: Any
+
+    @contextlib.contextmanager
+    def one_thread(self) -> Iterator[None]:
+        """The library on one thread (each call runs on its calling thread) inside the block;
+        its previous setting after it. Two C calls, where ``threadpoolctl`` walks every loaded
+        library."""
+        before = self.get_threads()
+        if before != 1:
+            self.set_threads(1)
+        try:
+            yield
+        finally:
+            if before != 1:
+                self.set_threads(before)
 
 
 def _bind(lib: ctypes.CDLL, name: str, real: type, index: type) -> Any:
@@ -85,8 +103,12 @@ def find() -> Gemms | None:
             try:
                 sgemm = _bind(lib, f"{prefix}cblas_sgemm{suffix}", ctypes.c_float, index)
                 dgemm = _bind(lib, f"{prefix}cblas_dgemm{suffix}", ctypes.c_double, index)
+                set_threads = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
+                get_threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
             except AttributeError:
                 continue
+            set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
+            get_threads.argtypes, get_threads.restype = [], ctypes.c_int
             if _computes_exactly(sgemm, np.float32) and _computes_exactly(dgemm, np.float64):
-                return Gemms(sgemm, dgemm, path)
+                return Gemms(sgemm, dgemm, path, set_threads, get_threads)
     return None

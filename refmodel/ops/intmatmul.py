@@ -233,10 +233,12 @@ def matmul_np(a: np.ndarray | Operand, b: np.ndarray | Operand, bias: np.ndarray
         return stack.reshape(out_shape) + bias
     dtype = next(d for name, _, d in _FLOAT_FORMATS if name == path)
     out = np.empty(out_shape, dtype=np.int64)
-    with one_blas_thread():
-        if use_numba_blas and (gemms := blas.find()) is not None:
+    gemms = blas.find() if use_numba_blas else None
+    if gemms is not None:
+        with gemms.one_thread():
             _blas_chunks(gemms, dtype, a, b, bias, out, chunk)
-        else:
+    else:
+        with one_blas_thread():
             _numpy_chunks(a.logical_floats(dtype), b.logical_floats(dtype), bias, out, chunk)
     return out
 

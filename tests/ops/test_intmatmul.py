@@ -36,6 +36,10 @@ def test_numpys_blas_is_found_and_checked():
     assert gemms is not None, "numpy's OpenBLAS should be callable from the Numba kernels"
     assert "openblas" in gemms.library.lower()
     assert blas._computes_exactly(gemms.sgemm, np.float32) and blas._computes_exactly(gemms.dgemm, np.float64)
+    before = gemms.get_threads()
+    with gemms.one_thread():
+        assert gemms.get_threads() == 1
+    assert gemms.get_threads() == before
 
 
 @pytest.mark.parametrize("batches,rows", [(1, 1), (1, 2), (1, 3), (1, 37), (2, 1), (5, 7), (24, 3)])
