@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 __all__ = [
     "int_range",
     "saturate",
@@ -36,6 +38,7 @@ __all__ = [
     "rne_div",
     "floor_div",
     "dyadic",
+    "dyadic_many",
     "isqrt",
     "bit_length",
     "signed_width",
@@ -112,6 +115,23 @@ def dyadic(ratio: float) -> tuple[int, int]:
     if m == 1 << 31:
         m, c = 1 << 30, c - 1
     return m, c
+
+
+def dyadic_many(ratios: np.ndarray) -> tuple[list[int], list[int]]:
+    """:func:`dyadic` of every element of a 1-D float64 array of positive finite ratios, in
+    one vectorised pass (``np.frexp`` splits a float64 exactly as ``math.frexp``; the scaling
+    by ``2^31``, the ``+ 0.5`` and the floor are the same exact float64 steps). Lists of
+    Python ints. Raises ``ValueError`` as :func:`dyadic` does for the first bad ratio."""
+    ratios = np.asarray(ratios, dtype=np.float64)
+    bad = np.flatnonzero(~((ratios > 0.0) & np.isfinite(ratios)))
+    if bad.size:
+        dyadic(float(ratios[bad[0]]))  # raises, naming the value
+    mant, e = np.frexp(ratios)
+    m = np.floor(mant * 2.0**31 + 0.5).astype(np.int64)
+    c = 31 - e.astype(np.int64)
+    top = m == 1 << 31
+    m[top], c[top] = 1 << 30, c[top] - 1
+    return m.tolist(), c.tolist()
 
 
 def isqrt(v: int) -> int:

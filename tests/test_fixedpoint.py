@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,6 +41,21 @@ def test_dyadic_is_normalised_and_within_half_ulp(ratio):
     m, c = dyadic(ratio)
     assert 2**30 <= m < 2**31
     assert abs(Fraction(m) / Fraction(2) ** c - Fraction(ratio)) <= Fraction(2) ** -c / 2
+
+
+@given(st.lists(st.floats(1e-300, 1e300), min_size=1, max_size=20))
+def test_dyadic_many_equals_dyadic_element_by_element(ratios):
+    edges = [1 - 2.0**-40, 1.0, 2.0**31, 2.0**-1074 * 3, 0.5, 1 - 2.0**-53]
+    values = ratios + edges
+    ms, cs = fixedpoint.dyadic_many(np.array(values))
+    assert list(zip(ms, cs)) == [dyadic(r) for r in values]
+    assert all(type(m) is int and type(c) is int for m, c in zip(ms, cs))
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("inf"), float("nan")])
+def test_dyadic_many_refuses_bad_ratios_as_dyadic_does(bad):
+    with pytest.raises(ValueError, match="^ratio:"):
+        fixedpoint.dyadic_many(np.array([0.25, bad]))
 
 
 @given(st.integers(0, 2**80))

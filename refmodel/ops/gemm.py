@@ -21,6 +21,7 @@ product with :mod:`refmodel.ops.intmatmul` (BLAS under its checked bound, else i
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,17 @@ class Gemm(Kernel):
 
     def bounds(self) -> dict[str, tuple[int, int]]:
         return {"ACC": self._acc_range}
+
+    def with_scale_in(self, scale_in: Any) -> Gemm:
+        """This op for another input scale: the same weights, bias, widths and proof (none of
+        them depends on the scale; the weights' float copies are shared), with
+        ``scale_out = scale_w * scale_in``. What a layer needs when calibration moves its
+        input scale and nothing else."""
+        s_in = params.scalar_scale("scale_in", scale_in)
+        other = copy.copy(self)
+        other.params = {**self.params, "scale_in": s_in}
+        other.scale_out = self.params["scale_w"] * s_in
+        return other
 
     def _out_cols(self, cols: int) -> int:
         return self._w_t.shape[2]

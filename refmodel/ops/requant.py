@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from refmodel.fixedpoint import dyadic
+from refmodel.fixedpoint import dyadic_many
 from refmodel.jit import prange, rows_kernel
 from refmodel.ops import nbint, params, torchint
 from refmodel.ops.kernel import IntSpec, Kernel
@@ -32,16 +32,13 @@ def derive(scale_in: float | np.ndarray, scale_out: float) -> tuple[list[int], l
     """Per-channel dyadic multipliers ``(m, c)`` of ``scale_in / scale_out`` (one entry for a
     scalar ``scale_in``). Raises ``ValueError`` when a ratio reaches ``2^31``."""
     ratios = np.atleast_1d(np.asarray(scale_in, dtype=np.float64)) / float(scale_out)
-    ms, cs = [], []
-    for i, ratio in enumerate(ratios):
-        m, c = dyadic(float(ratio))
+    ms, cs = dyadic_many(ratios)
+    for i, c in enumerate(cs):
         if c < 0:
             where = f" (channel {i})" if ratios.size > 1 else ""
             raise ValueError(
-                f"scale_in: scale_in / scale_out must be below 2^31, got {float(ratio):.6g}{where}"
+                f"scale_in: scale_in / scale_out must be below 2^31, got {float(ratios[i]):.6g}{where}"
             )
-        ms.append(m)
-        cs.append(c)
     return ms, cs
 
 

@@ -46,12 +46,16 @@ class QuantLinear(nn.Module):
 
     def gemm(self, w_q: torch.Tensor, s_w: torch.Tensor, b_q: torch.Tensor | None, x: QTensor) -> ops.Kernel:
         """The ``gemm`` op of these integer weights and bias at the input's scale and width,
-        rebuilt only when one of them changes."""
+        rebuilt only when the weights, their scales, the bias or the width change (a new input
+        scale alone rescales the op: :meth:`refmodel.ops.gemm.Gemm.with_scale_in`)."""
         key = (float(x.scale), x.bits)
         if self._gemm is not None:
-            (old_key, old_w, old_b), kernel = self._gemm
+            (old_key, old_w, old_b, old_s_w), kernel = self._gemm
             same_bias = (old_b is None and b_q is None) or (old_b is not None and b_q is not None and torch.equal(old_b, b_q))
-            if old_key == key and torch.equal(old_w, w_q) and same_bias:
+            if old_key[1] == key[1] and torch.equal(old_w, w_q) and torch.equal(old_s_w, s_w) and same_bias:
+                if old_key[0] != key[0]:  # only the input scale moved (calibration)
+                    kernel = kernel.with_scale_in(key[0])
+                    self._gemm = ((key, w_q, b_q, s_w), kernel)
                 return kernel
         kernel = ops.make(
             "gemm",
@@ -62,7 +66,7 @@ class QuantLinear(nn.Module):
             in_bits=x.bits,
             w_bits=self.weight_bits,
         )
-        self._gemm = ((key, w_q, b_q), kernel)
+        self._gemm = ((key, w_q, b_q, s_w), kernel)
         return kernel
 
     def _params_key(self, x: QTensor) -> tuple | None:

@@ -184,3 +184,21 @@ def test_empty_batch_gives_the_output_width():
 def test_bad_parameters_name_the_parameter(kwargs, param):
     with pytest.raises(ValueError, match=f"^{param}:"):
         ops.make("gemm", **kwargs)
+
+
+def test_a_new_input_scale_alone_gives_the_op_make_would_build():
+    rng = np.random.default_rng(5)
+    weight, bias = rng.integers(-128, 128, (6, 9)), rng.integers(-(2**20), 2**20, 6)
+    s_w = rng.uniform(0.001, 0.01, 6)
+    first = ops.make("gemm", weight=weight, scale_in=0.25, scale_w=s_w, bias=bias)
+    moved = first.with_scale_in(0.0173)
+    fresh = ops.make("gemm", weight=weight, scale_in=0.0173, scale_w=s_w, bias=bias)
+    assert moved.config == fresh.config and moved.out_spec == fresh.out_spec and moved.bounds() == fresh.bounds()
+    np.testing.assert_array_equal(moved.scale_out, fresh.scale_out)
+    assert moved.params["scale_in"] == fresh.params["scale_in"] == 0.0173
+    np.testing.assert_array_equal(first.scale_out, s_w * 0.25)  # the first op is unchanged
+    x = rng.integers(-128, 128, (4, 9))
+    np.testing.assert_array_equal(moved.sim(x), fresh.sim(x))
+    np.testing.assert_array_equal(moved.fakequant(torch.from_numpy(x)).numpy(), fresh.sim(x))
+    with pytest.raises(ValueError, match="^scale_in"):
+        first.with_scale_in(-1.0)
