@@ -51,6 +51,11 @@ class QuantAct(nn.Module):
             self.observer.observe(real)
             self.scale = symmetric_scale(self.observer.min, self.observer.max, self.bits)
 
+    def _observe_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
+        """:meth:`_observe` of a real tensor given by its extremes."""
+        self.observer.observe_range(lo, hi)
+        self.scale = symmetric_scale(self.observer.min, self.observer.max, self.bits)
+
     def from_real(self, x: torch.Tensor) -> QTensor:
         """Quantize a real tensor directly: ``clamp(rne(x / s))``."""
         self._observe(x)
@@ -64,10 +69,13 @@ class QuantAct(nn.Module):
         """Requantise ``acc`` (plus ``identity``) to this quantizer's scale: ``requant`` (or
         ``requant_wide`` for accumulators over 32 bits), or the residual join ``requant_add``."""
         if self.calibrating:
-            real = acc.real(torch.float64)
-            if identity is not None:
-                real = real + identity.real(torch.float64)
-            self._observe(real)
+            if identity is None and acc.q.numel():
+                self._observe_range(*acc.real_range())
+            else:
+                real = acc.real(torch.float64)
+                if identity is not None:
+                    real = real + identity.real(torch.float64)
+                self._observe(real)
         if identity is None:
             q = self.requantise(acc)
         else:

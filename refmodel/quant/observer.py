@@ -32,6 +32,15 @@ class RangeObserver:
         self.min = lo if self.min is None else torch.minimum(self.min, lo)
         self.max = hi if self.max is None else torch.maximum(self.max, hi)
 
+    def observe_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
+        """:meth:`observe` of a tensor whose extremes are the float64 scalars ``lo``, ``hi``
+        (per-tensor observers only)."""
+        if self.per_channel:
+            raise ValueError("observe_range: a per-channel observer needs the tensor")
+        lo, hi = lo.to(torch.float64), hi.to(torch.float64)
+        self.min = lo if self.min is None else torch.minimum(self.min, lo)
+        self.max = hi if self.max is None else torch.maximum(self.max, hi)
+
     @property
     def ready(self) -> bool:
         return self.min is not None

@@ -25,6 +25,19 @@ class QTensor:
         """``q * scale`` (computed in float64, then cast)."""
         return (self.q.to(torch.float64) * self.scale).to(dtype)
 
+    def real_range(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(min, max)`` of :meth:`real` in float64 (a non-empty tensor), from the integers'
+        extremes per channel of the scale: converting an integer to float64 and multiplying by
+        a positive scale are both monotone non-decreasing roundings, so the extreme reals are
+        the reals of the extreme integers, bit for bit, without the float tensor."""
+        scale = torch.as_tensor(self.scale, dtype=torch.float64)
+        q = self.q.detach()
+        if scale.dim() == 0:
+            lo, hi = torch.aminmax(q)
+        else:
+            lo, hi = torch.aminmax(q.reshape(-1, q.shape[-1]), dim=0)
+        return (lo.to(torch.float64) * scale).min(), (hi.to(torch.float64) * scale).max()
+
     def value(self) -> torch.Tensor:
         """The float tensor downstream float code should use: the shadow when gradients are
         tracked (its value equals :meth:`real`), else :meth:`real`."""
