@@ -22,6 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterator, NoReturn
 
+from refmodel import memory
 from refmodel.outdir import Refused
 
 EXIT_USAGE = 2
@@ -77,7 +78,9 @@ def _terminate(signum: int, frame) -> NoReturn:
 
 
 def run(body: Callable[[], int], debug: bool = False) -> int:
-    """Run a command's body under the package's failure convention; returns the exit status."""
+    """Run a command's body under the package's failure convention; returns the exit status.
+    The C allocator keeps freed memory for reuse first (:mod:`refmodel.memory`)."""
+    memory.keep_freed_memory()
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: keep the handler there is

@@ -1,4 +1,4 @@
-"""Suite-wide settings: offline hub, hypothesis profiles."""
+"""Suite-wide settings: offline hub, the allocator as the commands set it, hypothesis profiles."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import os
 from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from refmodel import memory  # noqa: E402
+
+memory.keep_freed_memory()  # as every command does (refmodel.cli.run)
 
 settings.register_profile(
     "default",

@@ -33,9 +33,10 @@ class QTensor:
         scale = torch.as_tensor(self.scale, dtype=torch.float64)
         q = self.q.detach()
         if scale.dim() == 0:
-            lo, hi = torch.aminmax(q)
+            lo, hi = q.min(), q.max()
         else:
-            lo, hi = torch.aminmax(q.reshape(-1, q.shape[-1]), dim=0)
+            rows = q.reshape(-1, q.shape[-1])
+            lo, hi = rows.amin(dim=0), rows.amax(dim=0)
         return (lo.to(torch.float64) * scale).min(), (hi.to(torch.float64) * scale).max()
 
     def value(self) -> torch.Tensor:
