@@ -74,6 +74,14 @@ def test_swin_t_every_slot_bit_exact(bits, capsys):
     assert len(table) == 53 and all(line.rstrip().endswith("yes") for line in table)
 
 
+@pytest.mark.parametrize("bits", [8, 6])
+def test_vit_s_every_layer_and_slot_bit_exact(bits, capsys):
+    code, lines = _run(capsys, "vit_s", "--bits", str(bits), "--calib-images", "2")
+    assert code == 0 and lines[-1] == "bit-exact slots: 49/49"
+    k, n = lines[-2].removeprefix("bit-exact layers: ").split("/")
+    assert k == n and int(n) >= 150, lines[-2]
+
+
 def _fails(*args: str) -> str:
     proc = subprocess.run([sys.executable, "-m", "refmodel.sim", *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
