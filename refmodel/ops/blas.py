@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 import threadpoolctl
 
-#: CBLAS enum values (``CblasRowMajor``, ``CblasNoTrans``), plain C ints in every CBLAS.
+#: CBLAS enum values (``CblasRowMajor``, ``CblasNoTrans``, ``CblasTrans``), plain C ints in
+#: every CBLAS.
 ROW_MAJOR = 101
 NO_TRANS = 111
+TRANS = 112
 
 
 @dataclass(frozen=True)

@@ -168,8 +168,8 @@ def _blas_blocks(gemm, one, zero, a, a_t, b, b_t, bias, out, chunk, row_blocks):
     cols = b.shape[1] if b_t else b.shape[2]
     lda = a.shape[2]
     ldb = b.shape[2]
-    trans_a = 112 if a_t else 111
-    trans_b = 112 if b_t else 111
+    trans_a = blas.TRANS if a_t else blas.NO_TRANS
+    trans_b = blas.TRANS if b_t else blas.NO_TRANS
     step = (rows + row_blocks - 1) // row_blocks
     for t in prange(batches * row_blocks):
         n = t // row_blocks
@@ -182,7 +182,7 @@ def _blas_blocks(gemm, one, zero, a, a_t, b, b_t, bias, out, chunk, row_blocks):
             width = min(chunk, depth - k0)
             a_block = a[n, k0:, lo:] if a_t else a[n, lo:, k0:]
             b_block = b[n, :, k0:] if b_t else b[n, k0:, :]
-            gemm(101, trans_a, trans_b, hi - lo, cols, width, one, a_block.ctypes, lda, b_block.ctypes, ldb, zero, part.ctypes, cols)
+            gemm(blas.ROW_MAJOR, trans_a, trans_b, hi - lo, cols, width, one, a_block.ctypes, lda, b_block.ctypes, ldb, zero, part.ctypes, cols)
             if k0 == 0:
                 for r in range(hi - lo):
                     for j in range(cols):
