@@ -49,11 +49,15 @@ class QuantAct(nn.Module):
     def _observe(self, real: torch.Tensor) -> None:
         if self.calibrating:
             self.observer.observe(real)
-            self.scale = symmetric_scale(self.observer.min, self.observer.max, self.bits)
+            self._scale_from_range()
 
     def _observe_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
         """:meth:`_observe` of a real tensor given by its extremes."""
-        self.observer.observe_range(lo, hi)
+        if self.calibrating:
+            self.observer.observe_range(lo, hi)
+            self._scale_from_range()
+
+    def _scale_from_range(self) -> None:
         self.scale = symmetric_scale(self.observer.min, self.observer.max, self.bits)
 
     def from_real(self, x: torch.Tensor) -> QTensor:

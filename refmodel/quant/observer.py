@@ -29,15 +29,17 @@ class RangeObserver:
             lo, hi = flat.min(dim=0).values, flat.max(dim=0).values
         else:
             lo, hi = x.min(), x.max()
-        self.min = lo if self.min is None else torch.minimum(self.min, lo)
-        self.max = hi if self.max is None else torch.maximum(self.max, hi)
+        self._merge(lo, hi)
 
     def observe_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
         """:meth:`observe` of a tensor whose extremes are the float64 scalars ``lo``, ``hi``
         (per-tensor observers only)."""
         if self.per_channel:
             raise ValueError("observe_range: a per-channel observer needs the tensor")
-        lo, hi = lo.to(torch.float64), hi.to(torch.float64)
+        self._merge(lo.to(torch.float64), hi.to(torch.float64))
+
+    def _merge(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
+        """Widen the running range to include ``[lo, hi]``."""
         self.min = lo if self.min is None else torch.minimum(self.min, lo)
         self.max = hi if self.max is None else torch.maximum(self.max, hi)
 
